@@ -1,0 +1,306 @@
+/* The life of one case: set-up, evidence, watchdog, end-of-case sweep. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define FD_SCAN_MAX 1024
+
+static struct {
+	char name[256];
+	int evidence_fd;
+	char evidence_path[PATH_MAX];
+	char tmpdir[PATH_MAX];
+	pid_t pid;
+	pid_t main_tid;
+	unsigned char fds_at_start[FD_SCAN_MAX];
+	atomic_bool done;
+	double limit_s;
+	char step[256];
+} hx = { .evidence_fd = -1 };
+
+double hx_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double env_double(const char *name, double fallback)
+{
+	const char *s = getenv(name);
+	char *end;
+	double v = s ? strtod(s, &end) : 0;
+	return s && *s && !*end && v > 0 ? v : fallback;
+}
+
+double hx_time_scale(void)
+{
+	return env_double("IPCPROOF_TIME_SCALE", 1.0);
+}
+
+static double case_limit_s(void)
+{
+	return env_double("IPCPROOF_CASE_LIMIT", 10.0) * hx_time_scale();
+}
+
+/* A third of the case's limit: a case can wait on a few events and still
+ * report a missing one itself, before the watchdog steps in. */
+double hx_bound_s(void)
+{
+	return case_limit_s() / 3;
+}
+
+long hx_page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+/* ---- evidence ---------------------------------------------------------- */
+
+void hx_escape_line(char *dst, size_t size, const char *src)
+{
+	size_t j = 0;
+	for (; *src && j + 3 < size; src++) {
+		if (*src == '\\' || *src == '\n') {
+			dst[j++] = '\\';
+			dst[j++] = *src == '\n' ? 'n' : '\\';
+		} else {
+			dst[j++] = *src;
+		}
+	}
+	dst[j] = '\0';
+}
+
+void hx_evidence_v(const char *key, const char *fmt, va_list ap)
+{
+	char value[2048], line[4400];
+	vsnprintf(value, sizeof value, fmt, ap);
+	char escaped[4200];
+	hx_escape_line(escaped, sizeof escaped, value);
+	int n = snprintf(line, sizeof line, "%s=%s\n", key, escaped);
+	if (hx.evidence_fd >= 0) {
+		/* One write per line on an O_APPEND fd: lines from children and
+		 * from the watchdog never interleave. */
+		if (write(hx.evidence_fd, line, (size_t)n) < 0) {
+			/* Nothing better to do: evidence is best effort. */
+		}
+	} else if (getenv("IPCPROOF_VERBOSE")) {
+		fputs(line, stderr);
+	}
+}
+
+void hx_evidence(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	hx_evidence_v(key, fmt, ap);
+	va_end(ap);
+}
+
+void hx_step(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(hx.step, sizeof hx.step, fmt, ap);
+	va_end(ap);
+	/* Written through, so a crash report can say where it was too. */
+	hx_evidence("harness.step", "%s", hx.step);
+}
+
+_Noreturn void hx_broken(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	hx_evidence_v("harness.error", fmt, ap);
+	va_end(ap);
+	if (getpid() != hx.pid)
+		_exit(HX_CHILD_FAILED);
+	cr_assert_fail("harness error (see harness.error)");
+	abort();
+}
+
+char *hx_evidence_lookup(const char *key, char *buf, size_t size)
+{
+	FILE *f = hx.evidence_path[0] ? fopen(hx.evidence_path, "re") : NULL;
+	char line[4400];
+	size_t klen = strlen(key);
+	bool found = false;
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, size, "%s", line + klen + 1);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found ? buf : NULL;
+}
+
+/* ---- temp directory ---------------------------------------------------- */
+
+const char *hx_path(const char *name)
+{
+	static char paths[8][PATH_MAX];
+	static unsigned next;
+	if (!hx.tmpdir[0]) {
+		const char *base = getenv("IPCPROOF_TMPDIR");
+		if (!base || !*base)
+			base = getenv("TMPDIR");
+		if (!base || !*base)
+			base = "/tmp";
+		snprintf(hx.tmpdir, sizeof hx.tmpdir, "%s/ipcproof-%.40s-XXXXXX", base,
+			 criterion_current_test ? criterion_current_test->name : "case");
+		if (!mkdtemp(hx.tmpdir)) /* mkdtemp makes it 0700 */
+			hx_broken("mkdtemp %s: %s", hx.tmpdir, strerror(errno));
+		hx_evidence("harness.tmpdir", "%s", hx.tmpdir);
+	}
+	char *p = paths[next++ % 8];
+	snprintf(p, PATH_MAX, "%s/%s", hx.tmpdir, name);
+	return p;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st; (void)ftw;
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
+}
+
+int hx_rm_tree(const char *path)
+{
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int fd_scan_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FD_SCAN_MAX)
+		return (int)rl.rlim_cur;
+	return FD_SCAN_MAX;
+}
+
+void hx_close_nonstd_fds(void)
+{
+	int limit = fd_scan_limit();
+	for (int fd = 3; fd < limit; fd++)
+		if (fd != hx.evidence_fd)
+			close(fd);
+}
+
+/* ---- fd-leak check ----------------------------------------------------- */
+
+static void snapshot_fds(unsigned char *open_fds)
+{
+	int limit = fd_scan_limit();
+	for (int fd = 0; fd < limit; fd++)
+		open_fds[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+static void report_fd_leaks(void)
+{
+	unsigned char now[FD_SCAN_MAX] = {0};
+	char list[1024] = "";
+	size_t used = 0;
+	snapshot_fds(now);
+	for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
+		if (!now[fd] || hx.fds_at_start[fd])
+			continue;
+		char link[64], target[256] = "?";
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		target[n > 0 ? n : 1] = '\0';
+		used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (%s)",
+					 used ? ", " : "", fd, target);
+		if (used >= sizeof list)
+			break;
+	}
+	if (list[0])
+		hx_evidence("harness.fd_leak", "%s", list);
+}
+
+/* ---- watchdog ---------------------------------------------------------- */
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	double whole;
+	double frac = modf(hx.limit_s, &whole);
+	deadline.tv_sec += (time_t)whole;
+	deadline.tv_nsec += (long)(frac * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+		;
+	if (atomic_load(&hx.done))
+		return NULL;
+
+	char where[256], dir[64];
+	snprintf(dir, sizeof dir, "/proc/self/task/%d", (int)hx.main_tid);
+	hx_describe_task(dir, where, sizeof where);
+	hx_evidence("harness.timeout", "%.1f", hx.limit_s);
+	hx_evidence("harness.hung_in", "%s", where);
+	hx_kill_descendants();
+	if (hx.tmpdir[0])
+		hx_rm_tree(hx.tmpdir);
+	_exit(124);
+}
+
+/* ---- init / fini ------------------------------------------------------- */
+
+void hx_case_init(void)
+{
+	hx.pid = getpid();
+	hx.main_tid = gettid();
+	hx.limit_s = case_limit_s();
+	snprintf(hx.name, sizeof hx.name, "%s.%s",
+		 criterion_current_suite ? criterion_current_suite->name : "?",
+		 criterion_current_test ? criterion_current_test->name : "?");
+	const char *dir = getenv("IPCPROOF_EVDIR");
+	if (dir && *dir) {
+		snprintf(hx.evidence_path, sizeof hx.evidence_path, "%s/%s.ev", dir, hx.name);
+		int fd = open(hx.evidence_path,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		/* Far from the low numbers, whose values some cases check. */
+		int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, HX_HIGH_FD);
+		if (high >= 0) {
+			close(fd);
+			fd = high;
+		}
+		hx.evidence_fd = fd;
+	}
+	/* Orphaned grandchildren come back here, so the sweep finds them all. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	snapshot_fds(hx.fds_at_start);
+	pthread_t t;
+	if (pthread_create(&t, NULL, watchdog, NULL) != 0)
+		hx_broken("cannot start the watchdog thread");
+	pthread_detach(t);
+}
+
+void hx_case_fini(void)
+{
+	if (getpid() != hx.pid)
+		_exit(0); /* a child that escaped its IN_CHILD block */
+	report_fd_leaks();
+	hx_kill_descendants();
+	if (hx.tmpdir[0] && hx_rm_tree(hx.tmpdir) != 0)
+		hx_evidence("harness.error", "cannot remove %s: %s", hx.tmpdir, strerror(errno));
+	hx_evidence("harness.end", "1");
+	atomic_store(&hx.done, true);
+}

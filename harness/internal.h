@@ -1,0 +1,32 @@
+/* What the harness's own files share; cases include ipcproof.h only. */
+#ifndef IPCPROOF_INTERNAL_H
+#define IPCPROOF_INTERNAL_H
+
+#include "ipcproof.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define HX_MAX_CHILDREN 128
+/* The harness keeps its own descriptors at or above this number. */
+#define HX_HIGH_FD 900
+
+/* Evidence files are key=value lines; values have \ and newline escaped. */
+void hx_evidence_v(const char *key, const char *fmt, va_list ap);
+/* The value of key in the case's evidence file (the last one), or NULL. */
+char *hx_evidence_lookup(const char *key, char *buf, size_t size);
+void hx_escape_line(char *dst, size_t size, const char *src);
+
+/* Remembers a child for the end-of-case sweep. */
+void hx_track_child(pid_t pid);
+/* SIGKILLs every process below this one (children are reparented here:
+ * the case process is a child subreaper) and reaps them. */
+void hx_kill_descendants(void);
+/* Where a task is: "read (wchan pipe_read)", "running", ... */
+void hx_describe_task(const char *proc_dir, char *buf, size_t size);
+
+const char *hx_syscall_name(long nr);
+double hx_now(void);
+int hx_rm_tree(const char *path);
+
+#endif

@@ -1,0 +1,60 @@
+/* Small I/O helpers many cases share. */
+#include "internal.h"
+
+#include <fcntl.h>
+
+void hx_pipe(int fds[2])
+{
+	if (pipe(fds) == -1)
+		hx_broken("pipe: %s", strerror(errno));
+}
+
+ssize_t hx_write_all(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(fd, (const char *)buf + done, n - done);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t hx_read_all(int fd, void *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = read(fd, (char *)buf + done, n - done);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+long hx_fill(int fd)
+{
+	static const char chunk[4096];
+	/* Whole chunks first, then single bytes for what a chunk no longer
+	 * fits in: the measure is exact to the byte. */
+	static const size_t sizes[] = { sizeof chunk, 1 };
+	int flags = fcntl(fd, F_GETFL);
+	long total = 0;
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	for (size_t i = 0; i < 2; i++) {
+		ssize_t w;
+		while ((w = write(fd, chunk, sizes[i])) > 0)
+			total += w;
+		if (errno != EAGAIN)
+			hx_broken("filling fd %d: %s", fd, strerror(errno));
+	}
+	fcntl(fd, F_SETFL, flags);
+	return total;
+}

@@ -1,0 +1,175 @@
+/* ipcproof harness: the chores every case shares.
+ *
+ * A case is CASE(area, behaviour_stated_as_a_name) { set-up; the action;
+ * the expectation; the evidence }.  The harness gives each case a watchdog,
+ * a private 0700 temp directory, forked children in their own process
+ * groups (all killed and reaped at the end), blocked-in-the-kernel
+ * detection, an fd-leak check and key=value evidence that reaches the
+ * results file.  Children never call Criterion's assertions: they report
+ * through their exit status and CHILD_EXPECT.
+ */
+#ifndef IPCPROOF_H
+#define IPCPROOF_H
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Criterion's own timeout is only the backstop: the harness watchdog fires
+ * first and records where the case hung. */
+#define CASE(area, ...) \
+	Test(area, __VA_ARGS__, .init = hx_case_init, .fini = hx_case_fini)
+
+void hx_case_init(void);
+void hx_case_fini(void);
+
+/* ---- evidence ---------------------------------------------------------- */
+
+/* Records key=value in the results; the last value of a key wins. Safe to
+ * call in a forked child. */
+void hx_evidence(const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Where the case is, for the timeout report ("waiting for the writer"). */
+void hx_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Harness failures (not the kernel's): the case is reported as `error`. */
+_Noreturn void hx_broken(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+const char *hx_errno_name(int err);
+const char *hx_signal_name(int sig);
+long hx_page_size(void);
+
+/* Time bounds scale with IPCPROOF_TIME_SCALE (a TCG guest is ~10x slower);
+ * a case may take IPCPROOF_CASE_LIMIT seconds (10) times that. */
+double hx_time_scale(void);
+/* The bound for one expected event (a child blocking, a child exiting). */
+double hx_bound_s(void);
+
+/* ---- temp files -------------------------------------------------------- */
+
+/* A path inside the case's private 0700 temp directory (made on first use,
+ * removed with everything in it when the case ends). */
+const char *hx_path(const char *name);
+
+/* ---- children ---------------------------------------------------------- */
+
+/* The child's failure, with the reason stored as evidence. */
+#define HX_CHILD_FAILED 99
+
+/* Forks; the child gets its own process group and is killed and reaped
+ * at the end of the case at the latest. Returns 0 in the child. */
+pid_t hx_fork(void);
+/* Runs the block in a forked child which then exits 0:
+ *     pid_t reader;
+ *     IN_CHILD(reader) { ... }
+ * (no `break` or `return` out of the block). */
+#define IN_CHILD(pid) for ((pid) = hx_fork(); (pid) == 0; _exit(0))
+
+_Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define CHILD_EXPECT(cond, ...) \
+	do { if (!(cond)) hx_child_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+
+/* Starts a separate program (not a fork of this one) with only fds 0-2
+ * and the listed ones (keep[], nkeep) open. */
+pid_t hx_spawn(char *const argv[], const int *keep, int nkeep);
+/* Runs a program to its end (bounded) with its stdout captured into out
+ * (NUL-terminated); returns its wait status, or -1 if it did not end. */
+int hx_capture(char *const argv[], char *out, size_t size);
+/* Closes every descriptor above 2 but the harness's own. */
+void hx_close_nonstd_fds(void);
+/* The directory holding the case binaries and their helper programs. */
+const char *hx_bindir(void);
+
+enum hx_how { HX_EXITED, HX_SIGNALED, HX_RUNNING };
+struct hx_outcome {
+	enum hx_how how;
+	int code;	/* exit status, or the signal number */
+	char text[256];	/* "exited 0", "killed by SIGPIPE", "still running in read" */
+};
+/* Waits for the child to end, up to hx_bound_s(); a child still running
+ * then is left running (the case end kills it). */
+struct hx_outcome hx_wait(pid_t pid);
+/* Has the child ended?  Does not wait. */
+bool hx_has_ended(pid_t pid);
+
+/* ---- blocked in the kernel --------------------------------------------- */
+
+struct hx_blocked {
+	bool blocked;
+	char syscall[32];	/* what it sleeps in, as far as the method tells */
+	char wchan[64];
+	const char *method;	/* proc-syscall, proc-stat, no-progress */
+	char seen[160];		/* what was last observed, for the message */
+};
+/* Waits until pid is asleep inside the named system call ("read", "write",
+ * "open", ...), up to hx_bound_s(), and says how that was seen. */
+struct hx_blocked hx_wait_blocked(pid_t pid, const char *syscall);
+
+/* ---- expectations (in the case's own process) --------------------------- */
+
+#define EXPECT_EXITS(pid, status) do { \
+	struct hx_outcome o_ = hx_wait(pid); \
+	cr_assert(o_.how == HX_EXITED && o_.code == (status), \
+		  "child %d: %s, expected exit %d%s", (int)(pid), o_.text, \
+		  (status), hx_child_reason(pid)); \
+} while (0)
+
+#define EXPECT_KILLED_BY(pid, sig) do { \
+	struct hx_outcome o_ = hx_wait(pid); \
+	hx_evidence("signal", "%s", o_.how == HX_SIGNALED ? \
+		    hx_signal_name(o_.code) : "none"); \
+	cr_assert(o_.how == HX_SIGNALED && o_.code == (sig), \
+		  "child %d: %s, expected to be killed by %s%s", (int)(pid), \
+		  o_.text, hx_signal_name(sig), hx_child_reason(pid)); \
+} while (0)
+
+/* Proves "it blocks": asleep in the named call now, not finished. */
+#define EXPECT_BLOCKED_IN(pid, call) do { \
+	struct hx_blocked b_ = hx_wait_blocked(pid, call); \
+	hx_evidence("blocked_in", "%s", b_.blocked ? b_.syscall : "-"); \
+	hx_evidence("detect", "%s", b_.method); \
+	if (b_.wchan[0]) hx_evidence("wchan", "%s", b_.wchan); \
+	cr_assert(b_.blocked, "child %d was not seen blocked in %s (%s)%s", \
+		  (int)(pid), call, b_.seen, hx_child_reason(pid)); \
+} while (0)
+
+/* A system call fails with the given errno; the errno name is evidence. */
+#define EXPECT_FAILS_WITH(call, err) do { \
+	errno = 0; \
+	long r_ = (long)(call); \
+	int e_ = errno; \
+	hx_evidence("errno", "%s", r_ == -1 ? hx_errno_name(e_) : "none"); \
+	cr_assert(r_ == -1 && e_ == (err), "%s returned %ld (%s), expected -1 with %s", \
+		  #call, r_, r_ == -1 ? hx_errno_name(e_) : "no error", hx_errno_name(err)); \
+} while (0)
+
+/* A system call succeeds (the harness's own set-up calls, mostly). */
+#define EXPECT_OK(call) ({ \
+	errno = 0; \
+	long r_ = (long)(call); \
+	cr_assert(r_ != -1, "%s failed: %s", #call, hx_errno_name(errno)); \
+	r_; })
+
+/* The reason a child gave with CHILD_EXPECT, as ": reason", or "". */
+const char *hx_child_reason(pid_t pid);
+
+/* ---- small helpers shared by many cases -------------------------------- */
+
+/* Makes a pipe; both ends are the case's to close. */
+void hx_pipe(int fds[2]);
+/* Writes/reads exactly n bytes (loops over short transfers); -1 on error. */
+ssize_t hx_write_all(int fd, const void *buf, size_t n);
+ssize_t hx_read_all(int fd, void *buf, size_t n);
+/* Fills a pipe to the brim through a non-blocking write loop; returns the
+ * bytes it took (the measured capacity). The fd's flags are restored. */
+long hx_fill(int fd);
+
+#endif

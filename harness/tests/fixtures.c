@@ -1,0 +1,140 @@
+/* Cases with known outcomes, some broken on purpose: driver/tests runs this
+ * binary and checks that the harness reports each one as it should. */
+#include "ipcproof.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+
+CASE(fixture, child_exit_code_is_seen)
+{
+	pid_t child;
+	IN_CHILD(child) _exit(3);
+	EXPECT_EXITS(child, 3);
+}
+
+CASE(fixture, child_killed_by_signal_is_seen)
+{
+	pid_t child;
+	IN_CHILD(child) raise(SIGUSR1);
+	EXPECT_KILLED_BY(child, SIGUSR1);
+}
+
+CASE(fixture, child_blocked_in_read_is_detected)
+{
+	int p[2];
+	char c;
+	hx_pipe(p);
+	pid_t reader;
+	IN_CHILD(reader) CHILD_EXPECT(read(p[0], &c, 1) == 1, "read");
+	EXPECT_BLOCKED_IN(reader, "read");
+	hx_write_all(p[1], "x", 1);
+	EXPECT_EXITS(reader, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+CASE(fixture, child_blocked_in_write_is_detected)
+{
+	int p[2];
+	char page[4096] = {0};
+	hx_pipe(p);
+	hx_fill(p[1]);
+	pid_t writer;
+	IN_CHILD(writer) CHILD_EXPECT(write(p[1], "x", 1) == 1, "write");
+	EXPECT_BLOCKED_IN(writer, "write");
+	hx_read_all(p[0], page, sizeof page);
+	EXPECT_EXITS(writer, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+CASE(fixture, busy_child_is_not_taken_for_blocked)
+{
+	pid_t spinner;
+	IN_CHILD(spinner) for (;;) {}
+	EXPECT_BLOCKED_IN(spinner, "read");
+}
+
+CASE(fixture, child_reason_reaches_the_message)
+{
+	pid_t child;
+	IN_CHILD(child) CHILD_EXPECT(1 + 1 == 3, "arithmetic said %d", 1 + 1);
+	EXPECT_EXITS(child, 0);
+}
+
+CASE(fixture, case_that_hangs_is_timed_out)
+{
+	int p[2];
+	char c;
+	hx_pipe(p);
+	pid_t child;
+	IN_CHILD(child) pause();
+	hx_evidence("hung_child", "%d", (int)child);
+	hx_step("reading a pipe nobody writes");
+	if (read(p[0], &c, 1)) {}
+}
+
+CASE(fixture, case_that_crashes_is_an_error)
+{
+	hx_step("about to crash");
+	raise(SIGSEGV);
+}
+
+CASE(fixture, fd_leak_is_reported)
+{
+	int p[2];
+	hx_pipe(p);
+}
+
+CASE(fixture, early_exit_is_an_error)
+{
+	_exit(0);
+}
+
+CASE(fixture, message_with_quotes_and_newlines_is_valid_json)
+{
+	hx_evidence("tricky", "quote \" backslash \\ tab \t newline \n bell \a end");
+	cr_assert_fail("a \"quoted\" word,\nnew line, back\\slash, <b>html</b>, \xff invalid utf-8");
+}
+
+/* A child that blocks every signal it can and ignores SIGTERM, and
+ * grandchildren that leave its session: none may outlive the case. */
+CASE(fixture, stubborn_descendants_are_swept)
+{
+	int p[2];
+	hx_pipe(p);
+	pid_t child;
+	IN_CHILD(child) {
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+		signal(SIGTERM, SIG_IGN);
+		for (int i = 0; i < 3; i++) {
+			pid_t g = fork();
+			if (g == 0) {
+				setsid();
+				if (fork() == 0) { /* great-grandchild, orphaned at once */
+					pid_t me = getpid();
+					if (write(p[1], &me, sizeof me)) {}
+					pause();
+				}
+				pid_t me = getpid();
+				if (write(p[1], &me, sizeof me)) {}
+				_exit(0);
+			}
+		}
+		pid_t me = getpid();
+		if (write(p[1], &me, sizeof me)) {}
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	pid_t pids[7];
+	cr_assert_eq(hx_read_all(p[0], pids, sizeof pids), (ssize_t)sizeof pids);
+	close(p[0]);
+	for (int i = 0; i < 7; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "descendant%d", i);
+		hx_evidence(key, "%d", (int)pids[i]);
+	}
+}
