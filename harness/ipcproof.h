@@ -113,6 +113,15 @@ struct hx_blocked {
  * "open", ...), up to hx_bound_s(), and says how that was seen. */
 struct hx_blocked hx_wait_blocked(pid_t pid, const char *syscall);
 
+/* ---- faults ------------------------------------------------------------ */
+
+/* In a child about to touch memory: a SIGSEGV or SIGBUS is recorded as
+ * evidence (fault.signal, fault.offset = faulting address - base,
+ * fault.si_code) and then kills the child as it would have. */
+void hx_catch_faults(const void *base);
+/* A numeric evidence value recorded so far in this case, or fallback. */
+long hx_evidence_long(const char *key, long fallback);
+
 /* ---- expectations (in the case's own process) --------------------------- */
 
 #define EXPECT_EXITS(pid, status) do { \
@@ -129,6 +138,15 @@ struct hx_blocked hx_wait_blocked(pid_t pid, const char *syscall);
 	cr_assert(o_.how == HX_SIGNALED && o_.code == (sig), \
 		  "child %d: %s, expected to be killed by %s%s", (int)(pid), \
 		  o_.text, hx_signal_name(sig), hx_child_reason(pid)); \
+} while (0)
+
+/* The child died of sig at base + offset (see hx_catch_faults), not
+ * earlier and not elsewhere. */
+#define EXPECT_FAULT_AT(pid, sig, offset) do { \
+	EXPECT_KILLED_BY(pid, sig); \
+	long at_ = hx_evidence_long("fault.offset", -1); \
+	cr_assert(at_ == (long)(offset), "the %s came at offset %ld, expected %ld", \
+		  hx_signal_name(sig), at_, (long)(offset)); \
 } while (0)
 
 /* Proves "it blocks": asleep in the named call now, not finished. */

@@ -3,6 +3,7 @@
 #include "ipcproof.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 CASE(fixture, child_exit_code_is_seen)
@@ -137,4 +138,17 @@ CASE(fixture, stubborn_descendants_are_swept)
 		snprintf(key, sizeof key, "descendant%d", i);
 		hx_evidence(key, "%d", (int)pids[i]);
 	}
+}
+
+CASE(fixture, fault_offset_is_recorded)
+{
+	char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(page != MAP_FAILED);
+	pid_t child;
+	IN_CHILD(child) {
+		hx_catch_faults(page);
+		*(volatile char *)(page + 123) = 1;
+	}
+	EXPECT_FAULT_AT(child, SIGSEGV, 123);
+	munmap(page, 4096);
 }

@@ -1,0 +1,2 @@
+/* Placeholder until the mmap cases land. */
+int main(void) { return 0; }

@@ -1,0 +1,1 @@
+"""ipcproof's driver: builds the cases, runs them on kernels, writes reports."""
