@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 CASE(fixture, child_exit_code_is_seen)
@@ -71,12 +72,14 @@ CASE(fixture, case_that_hangs_is_timed_out)
 	pid_t child;
 	IN_CHILD(child) pause();
 	hx_evidence("hung_child", "%d", (int)child);
+	cr_assert(mkfifo(hx_path("fifo"), 0600) == 0);
 	hx_step("reading a pipe nobody writes");
 	if (read(p[0], &c, 1)) {}
 }
 
 CASE(fixture, case_that_crashes_is_an_error)
 {
+	close(open(hx_path("file"), O_CREAT | O_WRONLY, 0600));
 	hx_step("about to crash");
 	raise(SIGSEGV);
 }

@@ -1,3 +1,0 @@
-#include "ipcproof.h"
-
-CASE(mmap, placeholder) { cr_assert(1); }

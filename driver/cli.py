@@ -1,0 +1,124 @@
+"""The `ipcproof` command line."""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import build, catalog, fsutil, procs, report_html, report_junit, report_md, results, targets
+from .errors import UserError
+
+DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
+
+
+def area_binaries(bindir, areas):
+    found = [Path(bindir) / a for a in areas if (Path(bindir) / a).is_file()]
+    if not found:
+        raise UserError(f"no case binaries in {bindir} (is the build complete?)")
+    return found
+
+
+def write_reports(doc, out):
+    rendered = {out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc),
+                out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc)}
+    fsutil.write_all(rendered)
+
+
+def why_missing(run):
+    if run["hung"]:
+        return f"the {run['binary']} binary was killed after {run['wall_s']:.0f} s"
+    return f"the {run['binary']} binary exited {run['exit_code']} without reporting this case"
+
+
+def cmd_run(args):
+    chosen = targets.resolve(args.kernels)
+    areas = [a.strip() for a in args.areas.split(",")] if args.areas else list(catalog.AREAS)
+    unknown = [a for a in areas if a not in catalog.AREAS]
+    if unknown:
+        raise UserError(f"unknown area {unknown[0]!r}; known: {', '.join(catalog.AREAS)}")
+    out = fsutil.output_dir(args.out)
+    claims = catalog.load()
+    problems = catalog.problems(claims)
+    if problems:
+        raise UserError(f"the catalog is inconsistent: {problems[0]}")
+    bindir = build.bindir() if args.no_build else build.build()
+    binaries = area_binaries(bindir, areas)
+    logdir = out / "logs"
+    logdir.mkdir(exist_ok=True)
+    jobs = args.jobs or os.cpu_count() or 1
+    kernels, entries, runs = [], [], []
+    procs.become_subreaper()
+    for target in chosen:
+        print(f"ipcproof: {target.RUNNER}: running {', '.join(b.name for b in binaries)}", file=sys.stderr)
+        raw, ran, kernel = target.run(binaries, jobs, logdir, args.filter)
+        kernels.append(kernel)
+        missing = {} if args.filter else {r["binary"]: why_missing(r) for r in ran}
+        entries += results.entries(claims, raw, kernel["id"], missing)
+        runs += [dict(r, kernel=kernel["id"]) for r in ran]
+    doc = results.document(kernels, claims, entries, runs)
+    write_reports(doc, out)
+    counts = {}
+    for r in entries:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    print(f"ipcproof: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}; "
+          f"report: {out / 'report.html'}", file=sys.stderr)
+    return 0 if results.all_matched(doc) else 1
+
+
+def cmd_report(args):
+    doc = results.load(args.results)
+    out = fsutil.output_dir(args.out)
+    write_reports(doc, out)
+    print(f"ipcproof: report: {out / 'report.html'}", file=sys.stderr)
+    return 0
+
+
+def cmd_claims(args):
+    claims = catalog.load()
+    for c in claims:
+        if args.area and c["area"] != args.area:
+            continue
+        print(f"{c['id']:48} {c['note_verdict']:8} {', '.join(c['cases'])}")
+    return 0
+
+
+def cmd_kernels(args):
+    for name, target in targets.TARGETS.items():
+        ok, why = target.ready()
+        print(f"{name:16} {'ready' if ok else 'not ready':10} {why}")
+    return 0
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="ipcproof", description="Linux IPC conformance: the notes' claims, checked.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="build, run every case on the kernels, write the reports")
+    run.add_argument("--kernels", default="host", help="comma-separated targets (default: host)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: reports/latest)")
+    run.add_argument("--areas", help="comma-separated areas (default: all)")
+    run.add_argument("--filter", help="Criterion pattern, e.g. 'pipe/read*'")
+    run.add_argument("--jobs", type=int, help="concurrent cases (default: the number of cores)")
+    run.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    run.set_defaults(func=cmd_run)
+    rep = sub.add_parser("report", help="write the reports again from a results.json")
+    rep.add_argument("results", type=Path)
+    rep.add_argument("--out", type=Path, required=True)
+    rep.set_defaults(func=cmd_report)
+    cl = sub.add_parser("claims", help="list the claims catalog")
+    cl.add_argument("--area")
+    cl.set_defaults(func=cmd_claims)
+    ke = sub.add_parser("kernels", help="list the kernels and whether they can run here")
+    ke.set_defaults(func=cmd_kernels)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"ipcproof: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        procs.sweep()
+        print("ipcproof: interrupted; nothing left running", file=sys.stderr)
+        return 130

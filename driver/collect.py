@@ -1,0 +1,79 @@
+"""Running one area's Criterion binary and reading its results lines."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from . import procs
+
+CASE_LIMIT_S = 10.0
+
+
+def list_cases(binary):
+    """The area/case names a binary holds, from Criterion's --list."""
+    out = subprocess.run([str(binary), "--list"], capture_output=True, text=True, check=True).stdout
+    suite, names = None, []
+    for line in out.splitlines():
+        if not line.startswith(("├", "└", "│")):
+            suite = line.split(":")[0].strip()
+            continue
+        names.append(f"{suite}/{line.lstrip('├└─│ ').strip()}")
+    return names
+
+
+def run_binary(binary, jobs, env=None, prefix=(), log=None, time_scale=1.0, filter_=None,
+               workdir=None):
+    """Runs a case binary (behind an optional wrapper such as a sandbox) and
+    returns ({case: raw result}, run facts).  A binary that hangs as a whole
+    is killed at a bound that every case's own limit fits in.  The cases'
+    temp files go below workdir (a private temp dir unless given)."""
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="ipcproof-run-") as tmp:
+            return run_binary(binary, jobs, env, prefix, log, time_scale, filter_, tmp)
+    binary = Path(binary)
+    cases = list_cases(binary)
+    bound = 30 + len(cases) * CASE_LIMIT_S * time_scale / max(jobs, 1)
+    results = Path(workdir) / "results.jsonl"
+    run_env = dict(os.environ, **(env or {}))
+    run_env.update(IPCPROOF_RESULTS=str(results), IPCPROOF_TIME_SCALE=str(time_scale),
+                   TMPDIR=str(workdir))
+    cmd = [*prefix, str(binary), f"--jobs={jobs}", "--short-filename", "--ascii"]
+    if filter_:
+        cmd.append(f"--filter={filter_}")
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, env=run_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=bound)
+        hung = False
+    except subprocess.TimeoutExpired:
+        procs.sweep(proc.pid)
+        output, _ = proc.communicate()
+        hung = True
+    procs.sweep(proc.pid)
+    facts = {"binary": binary.name, "exit_code": proc.returncode, "hung": hung,
+             "wall_s": round(time.monotonic() - start, 3), "cases": cases}
+    if log:
+        Path(log).write_bytes(output)
+    return parse_lines(results), facts
+
+
+def parse_lines(path):
+    """{case: result} from the harness's JSON lines; a torn last line (the
+    binary was killed mid-write) is dropped."""
+    out = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict) and "case" in item:
+            out[item["case"]] = item
+    return out

@@ -1,0 +1,99 @@
+"""results.json: the contract later tools rely on; assembling and loading it."""
+import datetime
+import json
+
+from . import catalog
+from .errors import UserError
+
+SCHEMA = "ipcproof/results/1"
+STATUSES = ("pass", "fail", "error", "timeout", "skip")
+MATCHED = ("pass", "skip")
+KEPT = ("signal", "exit_code", "timed_out")
+
+
+def entries(claims, raw, kernel_id, runs):
+    """One result per catalog case, in catalog order, then any case the
+    binaries ran that the catalog does not know.  A catalogued case of a
+    binary that ran but left no result is an error (the binary crashed or
+    hung, or the case is not built); runs: {area: why it may be missing}."""
+    out, seen = [], set()
+    for claim in claims:
+        for case in claim["cases"]:
+            seen.add(case)
+            item = raw.get(case)
+            if item is None:
+                area = case.split("/")[0]
+                if area not in runs:
+                    continue
+                item = {"status": "error", "message": f"no result: {runs[area]}"}
+            out.append(entry(claim["id"], case, kernel_id, item))
+    for case in sorted(set(raw) - seen):
+        out.append(entry("", case, kernel_id, raw[case]))
+    return out
+
+
+def entry(claim_id, case, kernel_id, item):
+    status = item.get("status") if item.get("status") in STATUSES else "error"
+    e = {"claim": claim_id, "case": case, "kernel": kernel_id, "status": status,
+         "duration_s": float(item.get("duration_s") or 0.0),
+         "evidence": {str(k): str(v) for k, v in (item.get("evidence") or {}).items()},
+         "message": item.get("message") or ""}
+    e.update({k: item[k] for k in KEPT if k in item})
+    return e
+
+
+def document(kernels, claims, results, runs=()):
+    return {"schema": SCHEMA,
+            "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "kernels": kernels,
+            "claims": [catalog.public(c) for c in claims],
+            "results": results,
+            "runs": list(runs)}
+
+
+def all_matched(doc):
+    return all(r["status"] in MATCHED for r in doc["results"])
+
+
+def dumps(doc):
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def load(path):
+    """A results.json, checked against the contract; UserError otherwise."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path} is not valid JSON: {e}") from None
+    problem = invalid(doc)
+    if problem:
+        raise UserError(f"{path} is not an ipcproof results file: {problem}")
+    return doc
+
+
+def invalid(doc):
+    """The first way doc breaks the contract, or None."""
+    if not isinstance(doc, dict):
+        return "the top level is not an object"
+    if doc.get("schema") != SCHEMA:
+        return f"schema is {doc.get('schema')!r}, expected {SCHEMA!r}"
+    for key, fields in (("kernels", ("id",)), ("claims", ("id", "area", "note_verdict", "cases")),
+                        ("results", ("claim", "case", "kernel", "status"))):
+        items = doc.get(key)
+        if not isinstance(items, list):
+            return f"{key} is not a list"
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                return f"{key}[{i}] is not an object"
+            missing = [f for f in fields if f not in item]
+            if missing:
+                return f"{key}[{i}] has no {missing[0]}"
+    for i, r in enumerate(doc["results"]):
+        if r["status"] not in STATUSES:
+            return f"results[{i}] has status {r['status']!r}"
+        if not isinstance(r.get("evidence", {}), dict):
+            return f"results[{i}] evidence is not an object"
+    return None

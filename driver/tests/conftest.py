@@ -1,0 +1,32 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from driver import build  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bindir():
+    return build.build()
+
+
+def ipcproof(*args, env=None, timeout=900):
+    """The command line as a user runs it: (exit code, stdout, stderr)."""
+    done = subprocess.run([str(ROOT / "ipcproof"), *map(str, args)], capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})), timeout=timeout, stdin=subprocess.DEVNULL)
+    return done.returncode, done.stdout, done.stderr
+
+
+def alive(pid):
+    """A process that exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

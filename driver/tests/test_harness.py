@@ -1,0 +1,113 @@
+"""The harness, through cases with known outcomes (harness/tests/fixtures.c)."""
+import json
+
+import pytest
+
+from conftest import alive
+from driver import collect
+
+
+@pytest.fixture(scope="module")
+def fixtures(bindir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("fixtures")
+    raw, facts = collect.run_binary(bindir / "harness-fixtures", jobs=2, workdir=work,
+                                    env={"IPCPROOF_CASE_LIMIT": "1.5"})
+    return raw, facts, work
+
+
+def result(fixtures, name):
+    raw = fixtures[0]
+    assert f"fixture/{name}" in raw, f"no valid JSON line for {name}"
+    return raw[f"fixture/{name}"]
+
+
+def test_every_fixture_reports_one_valid_json_line(fixtures):
+    raw, facts, work = fixtures
+    lines = (work / "results.jsonl").read_text().splitlines()
+    assert len(lines) == len(facts["cases"]) == len(raw)
+    for line in lines:
+        json.loads(line)
+
+
+def test_child_exit_code_is_seen(fixtures):
+    assert result(fixtures, "child_exit_code_is_seen")["status"] == "pass"
+
+
+def test_child_killed_by_a_signal_is_seen_with_its_name(fixtures):
+    r = result(fixtures, "child_killed_by_signal_is_seen")
+    assert r["status"] == "pass"
+    assert r["evidence"]["signal"] == "SIGUSR1"
+
+
+@pytest.mark.parametrize("call", ["read", "write"])
+def test_child_blocked_in_a_syscall_is_detected_and_named(fixtures, call):
+    r = result(fixtures, f"child_blocked_in_{call}_is_detected")
+    assert r["status"] == "pass", r["message"]
+    assert r["evidence"]["blocked_in"] == call
+    assert r["evidence"]["detect"] == "proc-syscall"
+    assert "pipe" in r["evidence"]["wchan"]
+
+
+def test_a_busy_child_is_not_taken_for_blocked(fixtures):
+    r = result(fixtures, "busy_child_is_not_taken_for_blocked")
+    assert r["status"] == "fail"
+    assert "was not seen blocked in read" in r["message"]
+    assert "state R" in r["message"]
+
+
+def test_a_childs_reason_reaches_the_message(fixtures):
+    r = result(fixtures, "child_reason_reaches_the_message")
+    assert r["status"] == "fail"
+    assert "exited 99" in r["message"] and "arithmetic said 2" in r["message"]
+
+
+def test_a_hung_case_is_a_timeout_that_says_where_and_leaves_no_child(fixtures):
+    r = result(fixtures, "case_that_hangs_is_timed_out")
+    assert r["status"] == "timeout"
+    assert r["timed_out"] is True
+    assert "hung in read" in r["message"] and "reading a pipe nobody writes" in r["message"]
+    assert not alive(int(r["evidence"]["hung_child"]))
+
+
+def test_a_crash_is_an_error_with_its_signal_and_step(fixtures):
+    r = result(fixtures, "case_that_crashes_is_an_error")
+    assert r["status"] == "error"
+    assert r["signal"] == "SIGSEGV"
+    assert "killed by SIGSEGV while about to crash" in r["message"]
+
+
+def test_a_leaked_descriptor_is_reported(fixtures):
+    r = result(fixtures, "fd_leak_is_reported")
+    assert r["status"] == "error"
+    assert "descriptors left open" in r["message"] and "pipe:[" in r["message"]
+
+
+def test_a_case_that_exits_early_is_an_error(fixtures):
+    assert result(fixtures, "early_exit_is_an_error")["status"] == "error"
+
+
+def test_quotes_newlines_and_bad_utf8_survive_as_valid_json(fixtures):
+    r = result(fixtures, "message_with_quotes_and_newlines_is_valid_json")
+    assert r["status"] == "fail"
+    assert 'a "quoted" word,\nnew line, back\\slash, <b>html</b>, \ufffd invalid' in r["message"]
+    assert r["evidence"]["tricky"] == 'quote " backslash \\ tab \t newline \n bell \a end'
+
+
+def test_stubborn_descendants_are_gone_after_the_case(fixtures):
+    r = result(fixtures, "stubborn_descendants_are_swept")
+    assert r["status"] == "pass", r["message"]
+    pids = [int(v) for k, v in r["evidence"].items() if k.startswith("descendant")]
+    assert len(pids) == 7
+    assert not [p for p in pids if alive(p)]
+
+
+def test_a_fault_is_recorded_with_its_offset_and_code(fixtures):
+    r = result(fixtures, "fault_offset_is_recorded")
+    assert r["status"] == "pass", r["message"]
+    assert r["evidence"]["fault.offset"] == "123"
+    assert r["evidence"]["fault.si_code"] == "SEGV_ACCERR"
+
+
+def test_nothing_is_left_in_the_temp_dir(fixtures):
+    _, _, work = fixtures
+    assert sorted(p.name for p in work.iterdir()) == ["results.jsonl"]
