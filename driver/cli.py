@@ -2,12 +2,15 @@
 import argparse
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
-from . import build, catalog, fsutil, procs, report_html, report_junit, report_md, results, targets
+from . import build, catalog, fsutil, guest, procs, report_html, report_junit, report_md, results, targets
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
+CACHE = Path(os.environ.get("IPCPROOF_CACHE", catalog.ROOT / ".cache"))
 
 
 def area_binaries(bindir, areas):
@@ -29,6 +32,22 @@ def why_missing(run):
     return f"the {run['binary']} binary exited {run['exit_code']} without reporting this case"
 
 
+def run_target(target, ctx):
+    """(kernel facts, entries-to-be, runs) for one target; a Miss becomes a
+    kernel marked as missed, with no results."""
+    print(f"ipcproof: {target.name}: starting", file=sys.stderr)
+    try:
+        raw, ran, kernel = target.run(ctx)
+    except guest.Miss as miss:
+        print(f"ipcproof: {target.name}: miss: {miss.reason}", file=sys.stderr)
+        kernel = {"id": target.name, "runner": target.runner, "status": "miss",
+                  "miss_reason": miss.reason, "log": str(miss.log or "")}
+        return kernel, {}, []
+    kernel.setdefault("status", "ran")
+    print(f"ipcproof: {target.name}: done ({len(raw)} results)", file=sys.stderr)
+    return kernel, raw, ran
+
+
 def cmd_run(args):
     chosen = targets.resolve(args.kernels)
     areas = [a.strip() for a in args.areas.split(",")] if args.areas else list(catalog.AREAS)
@@ -41,16 +60,19 @@ def cmd_run(args):
     if problems:
         raise UserError(f"the catalog is inconsistent: {problems[0]}")
     bindir = build.bindir() if args.no_build else build.build()
-    binaries = area_binaries(bindir, areas)
     logdir = out / "logs"
     logdir.mkdir(exist_ok=True)
-    jobs = args.jobs or os.cpu_count() or 1
-    kernels, entries, runs = [], [], []
+    ctx = SimpleNamespace(bindir=bindir, binaries=area_binaries(bindir, areas),
+                          jobs=args.jobs or os.cpu_count() or 1, logdir=logdir, filter=args.filter,
+                          cache=CACHE)
     procs.become_subreaper()
-    for target in chosen:
-        print(f"ipcproof: {target.RUNNER}: running {', '.join(b.name for b in binaries)}", file=sys.stderr)
-        raw, ran, kernel = target.run(binaries, jobs, logdir, args.filter)
+    with ThreadPoolExecutor(max_workers=min(len(chosen), os.cpu_count() or 1)) as pool:
+        done = list(pool.map(lambda t: run_target(t, ctx), chosen))
+    kernels, entries, runs = [], [], []
+    for kernel, raw, ran in done:
         kernels.append(kernel)
+        if kernel["status"] == "miss":
+            continue
         missing = {} if args.filter else {r["binary"]: why_missing(r) for r in ran}
         entries += results.entries(claims, raw, kernel["id"], missing)
         runs += [dict(r, kernel=kernel["id"]) for r in ran]
@@ -59,9 +81,11 @@ def cmd_run(args):
     counts = {}
     for r in entries:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    print(f"ipcproof: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}; "
-          f"report: {out / 'report.html'}", file=sys.stderr)
-    return 0 if results.all_matched(doc) else 1
+    missed = [k["id"] for k in kernels if k["status"] == "miss"]
+    print(f"ipcproof: {', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'no results'}"
+          f"{'; missed: ' + ', '.join(missed) if missed else ''}; report: {out / 'report.html'}",
+          file=sys.stderr)
+    return 0 if results.all_matched(doc) and not missed else 1
 
 
 def cmd_report(args):
@@ -82,7 +106,7 @@ def cmd_claims(args):
 
 
 def cmd_kernels(args):
-    for name, target in targets.TARGETS.items():
+    for name, target in targets.known().items():
         ok, why = target.ready()
         print(f"{name:16} {'ready' if ok else 'not ready':10} {why}")
     return 0
