@@ -121,6 +121,8 @@ struct hx_blocked hx_wait_blocked(pid_t pid, const char *syscall);
 void hx_catch_faults(const void *base);
 /* A numeric evidence value recorded so far in this case, or fallback. */
 long hx_evidence_long(const char *key, long fallback);
+/* The value recorded so far for key, or "" (a static buffer). */
+const char *hx_evidence_str(const char *key);
 
 /* ---- expectations (in the case's own process) --------------------------- */
 
@@ -144,10 +146,16 @@ long hx_evidence_long(const char *key, long fallback);
  * earlier and not elsewhere. */
 #define EXPECT_FAULT_AT(pid, sig, offset) do { \
 	EXPECT_KILLED_BY(pid, sig); \
-	long at_ = hx_evidence_long("fault.offset", -1); \
+	cr_assert(hx_evidence_str("fault.offset")[0], "no fault was recorded (hx_catch_faults?)"); \
+	long at_ = hx_evidence_long("fault.offset", 0); \
 	cr_assert(at_ == (long)(offset), "the %s came at offset %ld, expected %ld", \
 		  hx_signal_name(sig), at_, (long)(offset)); \
 } while (0)
+
+/* The recorded fault's si_code, by name: "BUS_ADRERR", "SEGV_MAPERR"... */
+#define EXPECT_FAULT_CODE(name) \
+	cr_assert_str_eq(hx_evidence_str("fault.si_code"), name, "si_code %s, expected %s", \
+			 hx_evidence_str("fault.si_code"), name)
 
 /* Proves "it blocks": asleep in the named call now, not finished. */
 #define EXPECT_BLOCKED_IN(pid, call) do { \

@@ -1,0 +1,235 @@
+/* What reaches the file: MAP_SHARED writes do, MAP_PRIVATE writes never
+ * do; and the mapping outlives the descriptor it was made from. */
+#include "backing.h"
+
+static const char message[] = "through the mapping";
+
+/* The file's bytes at offset, as read(2) sees them (not the mapping). */
+static void file_bytes(int fd, off_t offset, char *buf, size_t n)
+{
+	memset(buf, 0, n);
+	if (pread(fd, buf, n - 1, offset) != (ssize_t)(n - 1))
+		hx_broken("pread: %s", strerror(errno));
+}
+
+/* What the file's first bytes read as before anyone writes them. */
+static void untouched(char *buf, size_t n)
+{
+	memset(buf, BACKING_FILL, n - 1);
+	buf[n - 1] = '\0';
+}
+
+static char *map(int fd, size_t len, int flags)
+{
+	return (char *)EXPECT_OK(mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0));
+}
+
+CASE(mmap, shared_mapping_write_is_seen_by_read_of_the_file)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_SHARED);
+	char seen[sizeof message];
+
+	memcpy(mem + 100, message, sizeof message - 1);
+
+	file_bytes(fd, 100, seen, sizeof seen);
+	hx_evidence("read_at_100", "%s", seen);
+	cr_assert_str_eq(seen, message, "read(2) of the file gave \"%s\" (no msync was made)", seen);
+	munmap(mem, page);
+	close(fd);
+}
+
+CASE(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_SHARED);
+	memcpy(mem, message, sizeof message - 1);
+
+	pid_t reader;
+	IN_CHILD(reader) {
+		char seen[sizeof message] = "";
+		int own = open(hx_path("f"), O_RDONLY);
+		CHILD_EXPECT(own >= 0 && read(own, seen, sizeof seen - 1) == sizeof seen - 1,
+			     "open or read: %s", hx_errno_name(errno));
+		hx_evidence("other_process_read", "%s", seen);
+		CHILD_EXPECT(strcmp(seen, message) == 0, "the other process read \"%s\"", seen);
+	}
+	EXPECT_EXITS(reader, 0);
+	munmap(mem, page);
+	close(fd);
+}
+
+CASE(mmap, shared_mapping_write_stays_in_the_file_after_munmap)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_SHARED);
+	memcpy(mem, message, sizeof message - 1);
+	close(fd);
+
+	EXPECT_OK(munmap(mem, page));
+
+	char seen[sizeof message];
+	int again = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
+	file_bytes(again, 0, seen, sizeof seen);
+	close(again);
+	hx_evidence("read_after_munmap", "%s", seen);
+	cr_assert_str_eq(seen, message);
+}
+
+/* The other direction: the mapping is the file's page cache, so it shows
+ * write(2) to the file at once. */
+CASE(mmap, write_to_the_file_is_seen_through_a_shared_mapping)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_SHARED);
+
+	EXPECT_OK(pwrite(fd, message, sizeof message - 1, 10));
+
+	hx_evidence("mapping_at_10", "%.*s", (int)sizeof message - 1, mem + 10);
+	cr_assert(memcmp(mem + 10, message, sizeof message - 1) == 0);
+	munmap(mem, page);
+	close(fd);
+}
+
+CASE(mmap, private_mapping_write_is_not_seen_by_read_of_the_file)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_PRIVATE);
+	char seen[sizeof message], fill[sizeof message];
+	untouched(fill, sizeof fill);
+
+	memcpy(mem, message, sizeof message - 1);
+
+	file_bytes(fd, 0, seen, sizeof seen);
+	hx_evidence("mapping_at_0", "%.*s", (int)sizeof message - 1, mem);
+	hx_evidence("read_at_0", "%s", seen);
+	cr_assert(memcmp(mem, message, sizeof message - 1) == 0, "the write did not land in the mapping");
+	cr_assert_str_eq(seen, fill, "read(2) of the file gave \"%s\"", seen);
+	munmap(mem, page);
+	close(fd);
+}
+
+CASE(mmap, private_mapping_write_is_not_in_the_file_after_munmap)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_PRIVATE);
+	char seen[sizeof message], fill[sizeof message];
+	untouched(fill, sizeof fill);
+	memcpy(mem, message, sizeof message - 1);
+
+	EXPECT_OK(munmap(mem, page));
+	EXPECT_OK(fsync(fd));
+
+	file_bytes(fd, 0, seen, sizeof seen);
+	close(fd);
+	hx_evidence("read_after_munmap", "%s", seen);
+	cr_assert_str_eq(seen, fill);
+}
+
+CASE(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mine = map(fd, page, MAP_PRIVATE);
+	char *other = map(fd, page, MAP_SHARED);
+
+	mine[0] = 'P';
+
+	hx_evidence("other_mapping_at_0", "%c", other[0]);
+	cr_assert_eq(mine[0], 'P');
+	cr_assert_eq(other[0], BACKING_FILL, "the other mapping shows '%c'", other[0]);
+	munmap(mine, page);
+	munmap(other, page);
+	close(fd);
+}
+
+/* Private is not a snapshot: the copy is made a page at a time, on the
+ * first write to that page. */
+CASE(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", 2 * page);
+	char *mem = map(fd, 2 * page, MAP_PRIVATE);
+	mem[0] = 'P';
+
+	EXPECT_OK(pwrite(fd, "F", 1, page));
+
+	hx_evidence("unwritten_page_shows", "%c", mem[page]);
+	cr_assert_eq(mem[page], 'F', "the private mapping shows '%c' at offset %ld", mem[page], page);
+	munmap(mem, 2 * page);
+	close(fd);
+}
+
+CASE(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_PRIVATE);
+	mem[0] = 'P';
+
+	EXPECT_OK(pwrite(fd, "F", 1, 1));
+
+	hx_evidence("written_page_shows", "%c", mem[1]);
+	cr_assert_eq(mem[1], BACKING_FILL, "the private copy shows '%c' at offset 1", mem[1]);
+	munmap(mem, page);
+	close(fd);
+}
+
+/* The mapping holds its own reference to the open file, not the fd. */
+CASE(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_SHARED);
+	EXPECT_OK(close(fd));
+
+	memcpy(mem, message, sizeof message - 1);
+
+	char seen[sizeof message];
+	int reader = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
+	file_bytes(reader, 0, seen, sizeof seen);
+	close(reader);
+	hx_evidence("read_at_0", "%s", seen);
+	cr_assert_str_eq(seen, message);
+	munmap(mem, page);
+}
+
+CASE(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_SHARED);
+	EXPECT_OK(close(fd));
+
+	int writer = EXPECT_OK(open(hx_path("f"), O_WRONLY | O_CLOEXEC));
+	EXPECT_OK(pwrite(writer, message, sizeof message - 1, 0));
+	close(writer);
+
+	hx_evidence("mapping_at_0", "%.*s", (int)sizeof message - 1, mem);
+	cr_assert(memcmp(mem, message, sizeof message - 1) == 0);
+	munmap(mem, page);
+}
+
+CASE(mmap, mapping_keeps_the_file_alive_after_close_and_unlink)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = map(fd, page, MAP_SHARED);
+	EXPECT_OK(close(fd));
+
+	EXPECT_OK(unlink(hx_path("f")));
+	memcpy(mem, message, sizeof message - 1);
+
+	char line[512];
+	maps_line(mem, line, sizeof line);
+	hx_evidence("maps", "%s", line);
+	cr_assert(strstr(line, " (deleted)"), "maps does not show the deleted file: %s", line);
+	cr_assert(memcmp(mem, message, sizeof message - 1) == 0);
+	munmap(mem, page);
+}
