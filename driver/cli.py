@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import build, catalog, fsutil, guest, procs, report_html, report_junit, report_md, results, targets
+from . import build, catalog, diff, divergences, merge, fsutil, guest, procs, report_html, report_junit, report_kcidb, report_md, results, targets
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -22,7 +22,8 @@ def area_binaries(bindir, areas):
 
 def write_reports(doc, out):
     rendered = {out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc),
-                out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc)}
+                out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc),
+                out / "kcidb.json": report_kcidb.render(doc)}
     fsutil.write_all(rendered)
 
 
@@ -59,6 +60,7 @@ def cmd_run(args):
     problems = catalog.problems(claims)
     if problems:
         raise UserError(f"the catalog is inconsistent: {problems[0]}")
+    divs = divergences.load()
     bindir = build.bindir() if args.no_build else build.build()
     logdir = out / "logs"
     logdir.mkdir(exist_ok=True)
@@ -74,18 +76,18 @@ def cmd_run(args):
         if kernel["status"] == "miss":
             continue
         missing = {} if args.filter else {r["binary"]: why_missing(r) for r in ran}
-        entries += results.entries(claims, raw, kernel["id"], missing)
+        entries += divergences.apply(divs, kernel, results.entries(claims, raw, kernel["id"], missing))
         runs += [dict(r, kernel=kernel["id"]) for r in ran]
     doc = results.document(kernels, claims, entries, runs)
     write_reports(doc, out)
     counts = {}
     for r in entries:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    missed = [k["id"] for k in kernels if k["status"] == "miss"]
+    missed = results.missed(doc)
     print(f"ipcproof: {', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'no results'}"
           f"{'; missed: ' + ', '.join(missed) if missed else ''}; report: {out / 'report.html'}",
           file=sys.stderr)
-    return 0 if results.all_matched(doc) and not missed else 1
+    return 0 if results.all_matched(doc) else 1
 
 
 def cmd_report(args):
@@ -94,6 +96,25 @@ def cmd_report(args):
     write_reports(doc, out)
     print(f"ipcproof: report: {out / 'report.html'}", file=sys.stderr)
     return 0
+
+
+def cmd_merge(args):
+    doc = merge.merge(args.inputs)
+    out = fsutil.output_dir(args.out)
+    write_reports(doc, out)
+    print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
+          f"report: {out / 'report.html'}", file=sys.stderr)
+    return 0 if results.all_matched(doc) else 1
+
+
+def cmd_diff(args):
+    found, notes = diff.changes(diff.load_one(args.old), diff.load_one(args.new))
+    for line in notes:
+        print(f"note: {line}")
+    for line in found:
+        print(line)
+    print(f"{len(found)} behaviour change{'s' if len(found) != 1 else ''}", file=sys.stderr)
+    return 1 if found else 0
 
 
 def cmd_claims(args):
@@ -127,6 +148,14 @@ def parser():
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, required=True)
     rep.set_defaults(func=cmd_report)
+    me = sub.add_parser("merge", help="combine results from several machines into one report")
+    me.add_argument("inputs", nargs="+", help="results.json files or directories holding them")
+    me.add_argument("--out", type=Path, required=True)
+    me.set_defaults(func=cmd_merge)
+    di = sub.add_parser("diff", help="list behaviour changes between two results; exit 1 if any")
+    di.add_argument("old")
+    di.add_argument("new")
+    di.set_defaults(func=cmd_diff)
     cl = sub.add_parser("claims", help="list the claims catalog")
     cl.add_argument("--area")
     cl.set_defaults(func=cmd_claims)

@@ -9,7 +9,9 @@ h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margi
 table{border-collapse:collapse;width:100%;margin:.5em 0}
 th,td{border:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:left}
 th{background:#f4f4f4}
-.pass{background:#e6f4ea}.skip{background:#f1f3f4}.fail{background:#fce8e6}
+.pass,.xpass{background:#e6f4ea}.xfail{background:#e8eaf6}
+tr.diverges>td:first-child{border-left:6px solid #d93025}
+.div{color:#d93025;font-weight:bold}.skip{background:#f1f3f4}.fail{background:#fce8e6}
 .error,.timeout{background:#fde293}.miss{background:#eee;color:#777}
 .refuted{color:#b3261e;font-weight:bold}.refined{color:#8a5a00;font-weight:bold}.holds{color:#1e7d32}
 .note{font-size:1.05em}.truth{color:#333}.why{color:#8a3b00}
@@ -32,6 +34,8 @@ def cell(result):
     ev = "\n".join(f"{k}={v}" for k, v in result.get("evidence", {}).items())
     if ev:
         body += f'<div class="ev">{h(ev)}</div>'
+    if result.get("divergence"):
+        body += f'<div class="ev">declared divergence: {h(result["divergence"])}</div>'
     if status not in ("pass", "skip") and result.get("message"):
         body += f'<div class="msg">{h(result["message"])}</div>'
     return f'<td class="{h(status)}">{body}</td>'
@@ -40,6 +44,7 @@ def cell(result):
 def claim_rows(claim, kernels, index):
     rows = []
     for i, case in enumerate(claim["cases"]):
+        why = view.case_divergence(case, kernels, index)
         head = ""
         if i == 0:
             refs = ", ".join(claim.get("refs", []))
@@ -51,8 +56,23 @@ def claim_rows(claim, kernels, index):
                     f'<div class="truth">Linux: {h(claim["truth"])}</div>{why}'
                     f'<div class="ev">{h(refs)}</div></td>')
         cells = "".join(cell(index.get((case, k["id"]))) for k in kernels)
-        rows.append(f"<tr>{head}<td><code>{h(case)}</code></td>{cells}</tr>")
+        mark = f' class="diverges" title="{h(why)}"' if why else ""
+        note = f'<div class="div">{h(why)}</div>' if why else ""
+        rows.append(f'<tr{mark} data-case="{h(case)}">{head}<td><code>{h(case)}</code>{note}</td>{cells}</tr>')
     return "\n".join(rows)
+
+
+def divergence_section(doc):
+    if len(doc["kernels"]) < 2:
+        return []
+    rows = view.divergent_cases(doc)
+    if not rows:
+        return ["<h2>Where the kernels disagree</h2><p>Every kernel that ran a case did the same on it.</p>"]
+    return ['<h2 id="divergences">Where the kernels disagree</h2>',
+            "<table><tr><th>claim</th><th>case</th><th>how</th></tr>",
+            *[f'<tr class="diverges"><td><a href="#{h(c["id"])}"><code>{h(c["id"])}</code></a></td>'
+              f'<td><code>{h(case)}</code></td><td>{h(why)}</td></tr>' for c, case, why in rows],
+            "</table>"]
 
 
 def render(doc):
@@ -71,6 +91,9 @@ def render(doc):
              f'<p class="summary"><span class="refuted">{verdicts["refuted"]} refuted</span>'
              f'<span class="refined">{verdicts["refined"]} refined</span>'
              f'<span class="holds">{verdicts["holds"]} hold</span> — verdicts on the notes</p>',
+             *[f'<p class="fail">Missed kernel <b>{h(k["id"])}</b>: {h(k.get("miss_reason", ""))} '
+               f'(log: {h(k.get("log", ""))})</p>' for k in kernels if k.get("status") == "miss"],
+             *divergence_section(doc),
              "<h2>Where the notes are wrong or imprecise</h2>",
              "<table><tr><th>claim</th><th>the note says</th><th>verdict</th><th>how it is off</th></tr>"]
     for area, claims in view.areas(doc):
@@ -87,7 +110,8 @@ def render(doc):
         parts += [f'<li class="{h(r["status"])}"><b>{h(r["status"])}</b> <code>{h(r["case"])}</code> '
                   f'on {h(r["kernel"])}: <span class="msg">{h(r["message"])}</span></li>' for r in bad]
         parts.append("</ul>")
-    header = "".join(f"<th>{h(k['id'])}</th>" for k in kernels)
+    header = "".join(f'<th class="kernel" title="{h(view.kernel_label(k))}">{h(k["id"])}'
+                     f'<div class="ev">{h(k.get("release", k.get("miss_reason", "")))}</div></th>' for k in kernels)
     for area, claims in view.areas(doc):
         parts.append(f'<h2 id="area-{h(area)}">{h(area)}</h2>')
         parts.append(f"<table><tr><th>claim</th><th>case</th>{header}</tr>")

@@ -30,6 +30,18 @@ def render(doc):
                + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".  ")
     out.append(f"**The notes:** {verdicts['refuted']} claims refuted, {verdicts['refined']} refined, "
                f"{verdicts['holds']} hold.")
+    for k in kernels:
+        if k.get("status") == "miss":
+            out.append(f"**Missed kernel {esc(k['id'])}:** {esc(k.get('miss_reason', ''))} "
+                       f"(log: {esc(k.get('log', ''))})  ")
+    divergent = view.divergent_cases(doc)
+    if len(kernels) > 1:
+        out += ["", "## Where the kernels disagree", ""]
+        if divergent:
+            out += ["| claim | case | how |", "| --- | --- | --- |"]
+            out += [f"| {code(c['id'])} | {code(case)} | {esc(why)} |" for c, case, why in divergent]
+        else:
+            out.append("Every kernel that ran a case did the same on it.")
     out += ["", "## Where the notes are wrong or imprecise", "",
             "| claim | the note says | verdict | how it is off |", "| --- | --- | --- | --- |"]
     for area, claims in view.areas(doc):
@@ -67,6 +79,8 @@ def render(doc):
                     cell = f"**{esc(r['status'])}**"
                     if r.get("evidence"):
                         cell += f" · {esc(view.evidence_text(r))}"
+                    if r.get("divergence"):
+                        cell += f" · declared divergence: {esc(r['divergence'])}"
                     if r["status"] not in ("pass", "skip") and r.get("message"):
                         cell += f" · {esc(r['message'])}"
                     cells.append(cell)

@@ -2,7 +2,7 @@
 from . import catalog
 
 VERDICT_ORDER = {"refuted": 0, "refined": 1, "holds": 2}
-STATUS_ORDER = ("error", "timeout", "fail", "skip", "pass")
+STATUS_ORDER = ("error", "timeout", "fail", "xpass", "xfail", "skip", "pass")
 
 
 def ordered_claims(doc):
@@ -15,7 +15,7 @@ def ordered_claims(doc):
 
 def areas(doc):
     claims = ordered_claims(doc)
-    return [(a, [c for c in claims if c["area"] == a])
+    return [(a, ordered_for_matrix(doc, [c for c in claims if c["area"] == a]))
             for a in dict.fromkeys(c["area"] for c in claims)]
 
 
@@ -53,8 +53,9 @@ def verdict_counts(doc):
 
 
 def unexpected(doc):
-    """Results where a kernel did not do what the catalog says."""
-    return [r for r in doc["results"] if r["status"] not in ("pass", "skip")]
+    """Results where a kernel did not do what the catalog says, and was not
+    declared to differ; then declarations that no longer hold."""
+    return [r for r in doc["results"] if r["status"] not in ("pass", "skip", "xfail")]
 
 
 def orphans(doc):
@@ -73,3 +74,54 @@ def kernel_label(k):
 
 def evidence_text(result):
     return ", ".join(f"{k}={v}" for k, v in result.get("evidence", {}).items())
+
+
+# Evidence that differs from run to run on any kernel (process ids, temp
+# paths, interleavings): never a divergence or a behaviour change.
+VOLATILE_PREFIXES = ("harness.", "child.")
+VOLATILE_KEYS = {"hung_child", "path", "late_fds", "writer_switches", "shares", "split",
+                 "reader_a", "reader_b", "mapped_at", "address", "peer_pid"}
+
+
+def stable_evidence(result):
+    return {k: v for k, v in result.get("evidence", {}).items()
+            if not k.startswith(VOLATILE_PREFIXES) and k not in VOLATILE_KEYS}
+
+
+def outcome(result):
+    """What a kernel did on a case, for comparing kernels: an expected
+    divergence compares as what was observed."""
+    return result.get("observed_status", result["status"]), stable_evidence(result)
+
+
+def case_divergence(case, kernels, index):
+    """How the kernels that ran a case differ on it, as a sentence, or ''."""
+    got = {k["id"]: index[(case, k["id"])] for k in kernels if (case, k["id"]) in index}
+    if len(got) < 2:
+        return ""
+    statuses = {kid: outcome(r)[0] for kid, r in got.items()}
+    if len(set(statuses.values())) > 1:
+        return "status: " + ", ".join(f"{kid} {s}" for kid, s in statuses.items())
+    evidence = {kid: outcome(r)[1] for kid, r in got.items()}
+    keys = sorted({k for ev in evidence.values() for k in ev})
+    differ = [k for k in keys if len({ev.get(k) for ev in evidence.values()}) > 1]
+    if differ:
+        return "evidence: " + "; ".join(
+            f"{k} " + ", ".join(f"{kid}={ev.get(k, '-')}" for kid, ev in evidence.items()) for k in differ[:4])
+    return ""
+
+
+def divergent_cases(doc):
+    """[(claim, case, sentence)] where the kernels disagree, in report order."""
+    index, kernels = result_index(doc), doc["kernels"]
+    return [(c, case, why) for c in ordered_claims(doc) for case in c["cases"]
+            if (why := case_divergence(case, kernels, index))]
+
+
+def ordered_for_matrix(doc, claims):
+    """Within an area: claims where kernels disagree first, then the notes'
+    wrong sentences, then the rest."""
+    index, kernels = result_index(doc), doc["kernels"]
+    def diverges(c):
+        return any(case_divergence(case, kernels, index) for case in c["cases"])
+    return sorted(claims, key=lambda c: (not diverges(c), VERDICT_ORDER.get(c["note_verdict"], 3)))
