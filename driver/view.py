@@ -79,8 +79,8 @@ def evidence_text(result):
 # Evidence that differs from run to run on any kernel (process ids, temp
 # paths, interleavings): never a divergence or a behaviour change.
 VOLATILE_PREFIXES = ("harness.", "child.")
-VOLATILE_KEYS = {"hung_child", "path", "late_fds", "writer_switches", "shares", "split",
-                 "reader_a", "reader_b", "mapped_at", "address", "peer_pid"}
+VOLATILE_KEYS = {"hung_child", "proc_fd_link", "late_fds", "path", "maps", "first_page", "writer_switches",
+                 "reader_a_bytes", "reader_b_bytes", "reader_a_reads", "reader_b_reads"}
 
 
 def stable_evidence(result):

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,16 @@ from driver import build  # noqa: E402
 @pytest.fixture(scope="session")
 def bindir():
     return build.build()
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory, bindir):
+    """One `./ipcproof run` on the host for every test that reads its output."""
+    out = tmp_path_factory.mktemp("out")
+    tmp = tmp_path_factory.mktemp("tmp")
+    code, stdout, stderr = ipcproof("run", "--out", out, "--no-build", env={"TMPDIR": str(tmp)})
+    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
+            "doc": json.loads((out / "results.json").read_text())}
 
 
 def ipcproof(*args, env=None, timeout=900):

@@ -11,15 +11,6 @@ from conftest import ipcproof
 from driver import catalog, results, view
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, bindir):
-    out = tmp_path_factory.mktemp("out")
-    tmp = tmp_path_factory.mktemp("tmp")
-    code, stdout, stderr = ipcproof("run", "--out", out, "--no-build", env={"TMPDIR": str(tmp)})
-    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
-            "doc": json.loads((out / "results.json").read_text())}
-
-
 def test_run_exits_0_with_every_case_matched(run):
     bad = [(r["case"], r["status"], r["message"]) for r in run["doc"]["results"]
            if r["status"] not in ("pass", "skip")]
