@@ -43,8 +43,9 @@ def cell(result):
 
 def claim_rows(claim, kernels, index):
     rows = []
-    for i, case in enumerate(claim["cases"]):
-        why = view.case_divergence(case, kernels, index)
+    whys = {case: view.case_divergence(case, kernels, index) for case in claim["cases"]}
+    for i, case in enumerate(sorted(claim["cases"], key=lambda c: not whys[c])):
+        why = whys[case]
         head = ""
         if i == 0:
             refs = ", ".join(claim.get("refs", []))
@@ -58,7 +59,7 @@ def claim_rows(claim, kernels, index):
         cells = "".join(cell(index.get((case, k["id"]))) for k in kernels)
         mark = f' class="diverges" title="{h(why)}"' if why else ""
         note = f'<div class="div">{h(why)}</div>' if why else ""
-        rows.append(f'<tr{mark} data-case="{h(case)}">{head}<td><code>{h(case)}</code>{note}</td>{cells}</tr>')
+        rows.append(f'<tr{mark} data-claim="{h(claim["id"])}" data-case="{h(case)}">{head}<td><code>{h(case)}</code>{note}</td>{cells}</tr>')
     return "\n".join(rows)
 
 
