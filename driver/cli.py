@@ -1,8 +1,9 @@
 """The `ipcproof` command line."""
 import argparse
 import os
+import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,8 +14,18 @@ DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
 CACHE = Path(os.environ.get("IPCPROOF_CACHE", catalog.ROOT / ".cache"))
 
 
-def area_binaries(bindir, areas):
-    found = [Path(bindir) / a for a in areas if (Path(bindir) / a).is_file()]
+def area_binaries(bindir, areas, named):
+    """The area binaries to run: every built one, or exactly those named."""
+    found = []
+    for area in areas:
+        path = Path(bindir) / area
+        if not path.is_file():
+            if named:
+                raise UserError(f"no case binary for area {area} in {bindir} (is the build complete?)")
+            continue
+        if not os.access(path, os.X_OK):
+            raise UserError(f"{path} is not executable")
+        found.append(path)
     if not found:
         raise UserError(f"no case binaries in {bindir} (is the build complete?)")
     return found
@@ -64,12 +75,26 @@ def cmd_run(args):
     bindir = build.bindir() if args.no_build else build.build()
     logdir = out / "logs"
     logdir.mkdir(exist_ok=True)
-    ctx = SimpleNamespace(bindir=bindir, binaries=area_binaries(bindir, areas),
+    ctx = SimpleNamespace(bindir=bindir, binaries=area_binaries(bindir, areas, bool(args.areas)),
                           jobs=args.jobs or os.cpu_count() or 1, logdir=logdir, filter=args.filter,
                           cache=CACHE)
     procs.become_subreaper()
-    with ThreadPoolExecutor(max_workers=min(len(chosen), os.cpu_count() or 1)) as pool:
-        done = list(pool.map(lambda t: run_target(t, ctx), chosen))
+    pool = ThreadPoolExecutor(max_workers=min(len(chosen), os.cpu_count() or 1))
+    try:
+        futures = [pool.submit(run_target, t, ctx) for t in chosen]
+        # Waits in short slices: a signal may land on a worker thread, and
+        # only the main thread, awake, turns it into KeyboardInterrupt.
+        while wait(futures, timeout=0.2).not_done:
+            pass
+        done = [f.result() for f in futures]
+    except KeyboardInterrupt:
+        # The runs' processes are in sessions of their own: the terminal's
+        # SIGINT reached only this one, so they are killed here, which also
+        # frees the threads waiting on them.
+        procs.sweep()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     kernels, entries, runs = [], [], []
     for kernel, raw, ran in done:
         kernels.append(kernel)
@@ -164,8 +189,16 @@ def parser():
     return p
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
+    # Handled even where SIGINT came in ignored (a background job); SIGTERM,
+    # a cancelled CI job, is the same as Ctrl-C.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, interrupt)
     try:
         return args.func(args)
     except UserError as e:

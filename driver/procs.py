@@ -2,6 +2,7 @@
 import ctypes
 import os
 import signal
+import time
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -21,7 +22,7 @@ def _stat(pid):
     except OSError:
         return None
     fields = text[text.rindex(")") + 2:].split()
-    return {"ppid": int(fields[1]), "sid": int(fields[3])}
+    return {"state": fields[0], "ppid": int(fields[1]), "sid": int(fields[3])}
 
 
 def descendants(root):
@@ -39,25 +40,51 @@ def descendants(root):
     return found
 
 
+def _table():
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(int(name))
+            if st:
+                table[int(name)] = st
+    return table
+
+
 def sweep(session=None):
-    """SIGKILLs what a run left: its session, and anything reparented to the
-    driver; then reaps them."""
+    """SIGKILLs what a run left and reaps it.  With a session: that
+    session's processes and everything below them, and nothing else, since
+    other targets run concurrently in sessions of their own; without: every
+    process below the driver."""
     me = os.getpid()
     for _ in range(100):
-        victims = descendants(me)
-        if session:
-            victims |= {int(n) for n in os.listdir("/proc")
-                        if n.isdigit() and (_stat(int(n)) or {}).get("sid") == session}
+        table = _table()
+        roots = {p for p, st in table.items() if st["sid"] == session} if session else {me}
+        victims, frontier = set(roots), set(roots)
+        while frontier:
+            frontier = {p for p, st in table.items() if st["ppid"] in frontier} - victims
+            victims |= frontier
         victims.discard(me)
-        if not victims:
-            break
-        for pid in victims:
+        live = [p for p in victims if table[p]["state"] != "Z"]
+        for pid in live:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if session:
+            # only this run's zombies: a wait on any child would take the
+            # exit status of another target's process from under it
+            for pid in victims:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        else:
+            reap()
+        if not live:
+            break
+        time.sleep(0.01)
+    if not session:
         reap()
-    reap()
 
 
 def reap():

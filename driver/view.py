@@ -80,7 +80,7 @@ def evidence_text(result):
 # paths, interleavings): never a divergence or a behaviour change.
 VOLATILE_PREFIXES = ("harness.", "child.")
 VOLATILE_KEYS = {"hung_child", "proc_fd_link", "late_fds", "path", "maps", "first_page", "writer_switches",
-                 "reader_a_bytes", "reader_b_bytes", "reader_a_reads", "reader_b_reads"}
+                 "reader_a_bytes", "reader_b_bytes", "reader_a_reads", "reader_b_reads", "parent_address", "child_address"}
 
 
 def stable_evidence(result):

@@ -287,8 +287,15 @@ void hx_case_init(void)
 	/* Orphaned grandchildren come back here, so the sweep finds them all. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	snapshot_fds(hx.fds_at_start);
+	/* The watchdog is born with every signal blocked, so a signal a case
+	 * sends itself reaches the case's own thread. */
 	pthread_t t;
-	if (pthread_create(&t, NULL, watchdog, NULL) != 0)
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int failed = pthread_create(&t, NULL, watchdog, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (failed)
 		hx_broken("cannot start the watchdog thread");
 	pthread_detach(t);
 }

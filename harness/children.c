@@ -333,6 +333,8 @@ static bool syscall_matches(const char *call, long nr)
 		{ "wait", "wait4", "waitid" },
 		{ "sleep", "nanosleep", "clock_nanosleep" },
 		{ "poll", "ppoll" },
+		{ "send", "sendto", "sendmsg" },
+		{ "recv", "recvfrom", "recvmsg" },
 		{ "select", "pselect6" },
 	};
 	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)

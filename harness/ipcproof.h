@@ -126,8 +126,12 @@ const char *hx_evidence_str(const char *key);
 
 /* ---- expectations (in the case's own process) --------------------------- */
 
-#define EXPECT_EXITS(pid, status) do { \
-	struct hx_outcome o_ = hx_wait(pid); \
+#define EXPECT_EXITS(pid, status) EXPECT_OUTCOME_EXITS(hx_wait(pid), pid, status)
+
+/* The same for an outcome already waited for: a case may clean up between
+ * hx_wait and the expectation. */
+#define EXPECT_OUTCOME_EXITS(outcome, pid, status) do { \
+	struct hx_outcome o_ = (outcome); \
 	cr_assert(o_.how == HX_EXITED && o_.code == (status), \
 		  "child %d: %s, expected exit %d%s", (int)(pid), o_.text, \
 		  (status), hx_child_reason(pid)); \

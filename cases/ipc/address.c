@@ -1,0 +1,188 @@
+/* Each process has its own address space: fork gives the child a copy;
+ * only CLONE_VM or the kernel's remote-memory calls cross the line. */
+#include "ipcproof.h"
+
+#include <sched.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+/* volatile: every look is a real load from this process's copy. */
+static volatile int global = 1;
+
+CASE(ipc, global_changed_in_child_after_fork_is_not_seen_by_parent)
+{
+	global = 1;
+	pid_t child;
+	IN_CHILD(child) {
+		global = 2;
+		hx_evidence("child_sees", "%d", global);
+	}
+	EXPECT_EXITS(child, 0);
+
+	hx_evidence("parent_sees", "%d", global);
+	cr_assert_eq(global, 1, "the parent sees the child's %d", global);
+}
+
+CASE(ipc, global_changed_in_parent_after_fork_is_not_seen_by_child)
+{
+	int go[2];
+	hx_pipe(go);
+	global = 1;
+	pid_t child;
+	IN_CHILD(child) {
+		char sign;
+		close(go[1]);
+		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the parent");
+		hx_evidence("child_sees", "%d", global);
+		CHILD_EXPECT(global == 1, "the child sees the parent's %d", global);
+	}
+	close(go[0]);
+
+	global = 2;
+	hx_write_all(go[1], "g", 1);
+
+	close(go[1]);
+	EXPECT_EXITS(child, 0);
+}
+
+/* Both processes are alive and have each stored their own value at the
+ * same virtual address before either looks. */
+CASE(ipc, same_virtual_address_holds_different_values_in_parent_and_child)
+{
+	int go[2], report[2];
+	hx_pipe(go);
+	hx_pipe(report);
+	pid_t child;
+	IN_CHILD(child) {
+		char sign;
+		close(go[1]);
+		close(report[0]);
+		global = 222;
+		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the parent");
+		uintptr_t seen[2] = { (uintptr_t)&global, (uintptr_t)global };
+		CHILD_EXPECT(write(report[1], seen, sizeof seen) == sizeof seen, "report lost");
+	}
+	close(go[0]);
+	close(report[1]);
+
+	global = 111;
+	hx_write_all(go[1], "g", 1);
+	uintptr_t child_saw[2] = { 0, 0 };
+	ssize_t n = hx_read_all(report[0], child_saw, sizeof child_saw);
+
+	close(go[1]);
+	close(report[0]);
+	EXPECT_EXITS(child, 0);
+	hx_evidence("parent_address", "%p", (void *)&global);
+	hx_evidence("child_address", "%#lx", (unsigned long)child_saw[0]);
+	hx_evidence("same_address", "%s", child_saw[0] == (uintptr_t)&global ? "yes" : "no");
+	hx_evidence("parent_value", "%d", global);
+	hx_evidence("child_value", "%lu", (unsigned long)child_saw[1]);
+	cr_assert_eq(n, (ssize_t)sizeof child_saw);
+	cr_assert_eq(child_saw[0], (uintptr_t)&global, "the child's variable is elsewhere");
+	cr_assert_eq(global, 111);
+	cr_assert_eq(child_saw[1], 222);
+}
+
+static int store_two(void *arg)
+{
+	(void)arg;
+	global = 2;
+	return 0;
+}
+
+/* A process (its own pid and thread group, not a thread) that shares the
+ * address space it was cloned from. */
+CASE(ipc, process_cloned_with_clone_vm_changes_the_parents_global)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	global = 1;
+
+	pid_t pid = EXPECT_OK(clone(store_two, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL));
+	int status = 0;
+	EXPECT_OK(waitpid(pid, &status, 0));
+
+	hx_evidence("clone_is_another_process", "%s", pid != getpid() ? "yes" : "no");
+	hx_evidence("parent_sees", "%d", global);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	cr_assert_neq(pid, getpid());
+	cr_assert_eq(global, 2, "the parent still sees %d", global);
+}
+
+/* A child that stores `value` in its global, says so on ready[1], stays
+ * until go[1] is closed and then expects `at_end` there; returns once it
+ * is ready, with ready[0] and go[1] open. */
+static pid_t child_holding(int value, int at_end, int ready[2], int go[2])
+{
+	hx_pipe(ready);
+	hx_pipe(go);
+	pid_t child;
+	IN_CHILD(child) {
+		char sign;
+		close(ready[0]);
+		close(go[1]);
+		global = value;
+		CHILD_EXPECT(write(ready[1], "r", 1) == 1, "cannot say ready");
+		while (read(go[0], &sign, 1) > 0)
+			;
+		hx_evidence("child_sees", "%d", global);
+		CHILD_EXPECT(global == at_end, "the child sees %d, not %d", global, at_end);
+	}
+	close(ready[1]);
+	close(go[0]);
+	char sign;
+	if (read(ready[0], &sign, 1) != 1)
+		hx_evidence("child_ready", "no");
+	return child;
+}
+
+/* The kernel copies between address spaces for a process with ptrace
+ * access to the other (here: its parent, root). */
+CASE(ipc, process_vm_readv_reads_a_global_of_another_process)
+{
+	int ready[2], go[2], seen = 0;
+	global = 1;
+	pid_t child = child_holding(41, 41, ready, go);
+	struct iovec here = { &seen, sizeof seen };
+	struct iovec there = { (void *)&global, sizeof global };
+
+	errno = 0;
+	ssize_t n = process_vm_readv(child, &here, 1, &there, 1, 0);
+	int err = errno;
+
+	close(ready[0]);
+	close(go[1]);
+	if (n == -1 && err == ENOSYS)
+		cr_skip_test("process_vm_readv: ENOSYS");
+	hx_evidence("read", "%zd", n);
+	hx_evidence("read_value", "%d", seen);
+	hx_evidence("own_value", "%d", global);
+	cr_assert_eq(n, (ssize_t)sizeof seen, "process_vm_readv: %s", hx_errno_name(err));
+	cr_assert_eq(seen, 41);
+	cr_assert_eq(global, 1);
+	EXPECT_EXITS(child, 0);
+}
+
+CASE(ipc, process_vm_writev_changes_a_global_of_another_process)
+{
+	int ready[2], go[2], value = 42;
+	global = 1;
+	pid_t child = child_holding(41, 42, ready, go);
+	struct iovec here = { &value, sizeof value };
+	struct iovec there = { (void *)&global, sizeof global };
+
+	errno = 0;
+	ssize_t n = process_vm_writev(child, &here, 1, &there, 1, 0);
+	int err = errno;
+
+	close(ready[0]);
+	close(go[1]);
+	if (n == -1 && err == ENOSYS)
+		cr_skip_test("process_vm_writev: ENOSYS");
+	hx_evidence("written", "%zd", n);
+	hx_evidence("own_value", "%d", global);
+	cr_assert_eq(n, (ssize_t)sizeof value, "process_vm_writev: %s", hx_errno_name(err));
+	EXPECT_EXITS(child, 0);
+	cr_assert_eq(global, 1);
+}

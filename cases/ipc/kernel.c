@@ -1,0 +1,193 @@
+/* Through the kernel: a pipe copies the bytes into a kernel buffer when
+ * write() is called; shared memory needs the kernel only to set it up. */
+#include "ipcproof.h"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+static const char message[] = "copied when write returned";
+
+static int queued(int fd)
+{
+	int n = -1;
+	if (ioctl(fd, FIONREAD, &n) == -1)
+		hx_broken("FIONREAD: %s", strerror(errno));
+	return n;
+}
+
+/* A child that waits for a byte on go[0] and only then reads the data
+ * pipe, expecting message; data[0] and go[1] stay the case's. */
+static pid_t reader_after_go(int data[2], int go[2])
+{
+	hx_pipe(data);
+	hx_pipe(go);
+	pid_t reader;
+	IN_CHILD(reader) {
+		char sign, buf[sizeof message] = "";
+		close(data[1]);
+		close(go[1]);
+		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the writer");
+		ssize_t n = hx_read_all(data[0], buf, sizeof buf);
+		hx_evidence("reader_got", "%.*s", (int)sizeof buf - 1, buf);
+		CHILD_EXPECT(n == sizeof buf && memcmp(buf, message, sizeof buf) == 0,
+			     "the reader got %zd bytes: \"%.*s\"", n, (int)sizeof buf - 1, buf);
+	}
+	close(data[0]);
+	close(go[0]);
+	return reader;
+}
+
+CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns)
+{
+	int data[2], go[2];
+	char buf[sizeof message];
+	memcpy(buf, message, sizeof buf);
+	pid_t reader = reader_after_go(data, go);
+
+	ssize_t n = write(data[1], buf, sizeof buf);
+	memset(buf, 'x', sizeof buf);
+	hx_write_all(go[1], "g", 1);
+
+	close(data[1]);
+	close(go[1]);
+	hx_evidence("writer_buffer_when_read", "%.*s", (int)sizeof buf - 1, buf);
+	cr_assert_eq(n, (ssize_t)sizeof buf);
+	EXPECT_EXITS(reader, 0);
+}
+
+CASE(ipc, writer_may_unmap_its_buffer_once_write_returns)
+{
+	int data[2], go[2];
+	long page = hx_page_size();
+	char *buf = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	memcpy(buf, message, sizeof message);
+	pid_t reader = reader_after_go(data, go);
+
+	ssize_t n = write(data[1], buf, sizeof message);
+	EXPECT_OK(munmap(buf, page));
+	hx_write_all(go[1], "g", 1);
+
+	close(data[1]);
+	close(go[1]);
+	hx_evidence("writer_buffer_when_read", "unmapped");
+	cr_assert_eq(n, (ssize_t)sizeof message);
+	EXPECT_EXITS(reader, 0);
+}
+
+CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited)
+{
+	int p[2];
+	char buf[sizeof message] = "";
+	hx_pipe(p);
+	pid_t writer;
+	IN_CHILD(writer) {
+		close(p[0]);
+		CHILD_EXPECT(write(p[1], message, sizeof message) == sizeof message, "short write");
+	}
+	close(p[1]);
+	EXPECT_EXITS(writer, 0);
+
+	ssize_t n = hx_read_all(p[0], buf, sizeof buf);
+
+	close(p[0]);
+	hx_evidence("read_after_writer_exit", "%zd", n);
+	cr_assert_eq(n, (ssize_t)sizeof buf);
+	cr_assert_str_eq(buf, message);
+}
+
+CASE(ipc, written_bytes_wait_in_the_kernel_until_a_read_takes_them_out)
+{
+	int p[2];
+	char buf[sizeof message];
+	hx_pipe(p);
+	pid_t writer;
+	IN_CHILD(writer) {
+		close(p[0]);
+		CHILD_EXPECT(write(p[1], message, sizeof message) == sizeof message, "short write");
+	}
+	EXPECT_EXITS(writer, 0);
+	int queued_before = queued(p[0]);
+
+	ssize_t n = read(p[0], buf, sizeof buf);
+
+	int queued_after = queued(p[0]);
+	close(p[0]);
+	close(p[1]);
+	hx_evidence("queued_before_read", "%d", queued_before);
+	hx_evidence("queued_after_read", "%d", queued_after);
+	cr_assert_eq(queued_before, (int)sizeof message);
+	cr_assert_eq(n, (ssize_t)sizeof message);
+	cr_assert_eq(queued_after, 0);
+}
+
+/* ---- shared memory: no system call per transfer ----------------------- */
+
+struct mailbox {
+	atomic_int receiver_armed;
+	atomic_int sent;
+	char data[sizeof message];
+};
+
+enum { NO_SECCOMP = 3, WRONG_DATA = 4 };
+
+/* From here on any system call but exit(2) kills the process with
+ * SIGSYS: a process that ends by exiting made no other call. */
+static void forbid_system_calls(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1) {
+		hx_evidence("seccomp", "%s", hx_errno_name(errno));
+		_exit(NO_SECCOMP);
+	}
+}
+
+/* Both sides are forbidden every system call before the exchange starts:
+ * the bytes cross with neither process entering the kernel. */
+CASE(ipc, shared_mapping_carries_data_between_processes_that_make_no_system_call)
+{
+	struct mailbox *box = (struct mailbox *)EXPECT_OK(
+		mmap(NULL, sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+	memset(box, 0, sizeof *box);
+	pid_t receiver, sender;
+	IN_CHILD(receiver) {
+		forbid_system_calls();
+		atomic_store(&box->receiver_armed, 1);
+		while (!atomic_load(&box->sent))
+			;
+		syscall(SYS_exit, memcmp(box->data, message, sizeof message) ? WRONG_DATA : 0);
+	}
+	IN_CHILD(sender) {
+		forbid_system_calls();
+		while (!atomic_load(&box->receiver_armed))
+			;
+		memcpy(box->data, message, sizeof message);
+		atomic_store(&box->sent, 1);
+		syscall(SYS_exit, 0);
+	}
+
+	struct hx_outcome r = hx_wait(receiver), s = hx_wait(sender);
+
+	hx_evidence("receiver", "%s", r.text);
+	hx_evidence("sender", "%s", s.text);
+	hx_evidence("received", "%.*s", (int)sizeof message - 1, box->data);
+	munmap(box, sizeof *box);
+	if ((r.how == HX_EXITED && r.code == NO_SECCOMP) ||
+	    (s.how == HX_EXITED && s.code == NO_SECCOMP))
+		cr_skip_test("no seccomp filters here: %s", hx_evidence_str("seccomp"));
+	cr_assert(s.how == HX_EXITED && s.code == 0, "sender %s", s.text);
+	cr_assert(r.how == HX_EXITED && r.code == 0, "receiver %s", r.text);
+}

@@ -1,0 +1,219 @@
+/* The notes' list of IPC methods: each one carries data from one process
+ * to another on this kernel.  IPC objects outlive processes, so each is
+ * removed before any expectation can end the case. */
+#include "ipcproof.h"
+
+#include <fcntl.h>
+#include <mqueue.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+
+static const char message[] = "from one process to another";
+
+/* A POSIX IPC name ("/ipcproof-PID-what") no other case process uses.
+ * Made before forking: a child's pid would name another object. */
+static const char *object_name(const char *what)
+{
+	static char name[64];
+	snprintf(name, sizeof name, "/ipcproof-%d-%s", (int)getpid(), what);
+	return name;
+}
+
+/* Creating an IPC object failed: a kernel built without that kind of IPC
+ * (ENOSYS) skips the case, anything else fails it. The errno is evidence. */
+#define MADE_OR_SKIP(call, what) ({ \
+	errno = 0; \
+	long m_ = (long)(call); \
+	if (m_ == -1) { \
+		int e_ = errno; \
+		hx_evidence("errno", "%s", hx_errno_name(e_)); \
+		if (e_ == ENOSYS) \
+			cr_skip_test("%s: %s, this kernel lacks it", what, hx_errno_name(e_)); \
+		cr_assert_fail("%s: %s", what, hx_errno_name(e_)); \
+	} \
+	m_; })
+
+/* The outcome of a child, checked after the case's clean-up. */
+CASE(ipc, regular_file_carries_data_from_one_process_to_another)
+{
+	const char *path = hx_path("file");
+	char buf[sizeof message] = "";
+	pid_t writer;
+	IN_CHILD(writer) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+		CHILD_EXPECT(write(fd, message, sizeof message) == sizeof message, "short write");
+		close(fd);
+	}
+	EXPECT_EXITS(writer, 0);
+
+	int fd = EXPECT_OK(open(path, O_RDONLY));
+	ssize_t n = hx_read_all(fd, buf, sizeof buf);
+
+	close(fd);
+	hx_evidence("read", "%zd", n);
+	cr_assert_eq(n, (ssize_t)sizeof message);
+	cr_assert_str_eq(buf, message);
+}
+
+CASE(ipc, pipe_carries_data_from_one_process_to_another)
+{
+	int p[2];
+	char buf[sizeof message] = "";
+	hx_pipe(p);
+	pid_t writer;
+	IN_CHILD(writer) {
+		close(p[0]);
+		CHILD_EXPECT(write(p[1], message, sizeof message) == sizeof message, "short write");
+	}
+	close(p[1]);
+
+	ssize_t n = hx_read_all(p[0], buf, sizeof buf);
+
+	close(p[0]);
+	EXPECT_EXITS(writer, 0);
+	hx_evidence("read", "%zd", n);
+	cr_assert_eq(n, (ssize_t)sizeof message);
+	cr_assert_str_eq(buf, message);
+}
+
+CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another)
+{
+	int sv[2];
+	char buf[sizeof message] = "";
+	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid_t sender;
+	IN_CHILD(sender) {
+		close(sv[0]);
+		CHILD_EXPECT(send(sv[1], message, sizeof message, 0) == sizeof message, "short send");
+	}
+	close(sv[1]);
+
+	ssize_t n = hx_read_all(sv[0], buf, sizeof buf);
+
+	close(sv[0]);
+	EXPECT_EXITS(sender, 0);
+	hx_evidence("received", "%zd", n);
+	cr_assert_eq(n, (ssize_t)sizeof message);
+	cr_assert_str_eq(buf, message);
+}
+
+CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_another)
+{
+	size_t size = (size_t)hx_page_size();
+	int id = (int)MADE_OR_SKIP(shmget(IPC_PRIVATE, size, IPC_CREAT | 0600), "shmget");
+	pid_t writer;
+	IN_CHILD(writer) {
+		char *mem = shmat(id, NULL, 0);
+		CHILD_EXPECT(mem != (void *)-1, "shmat: %s", hx_errno_name(errno));
+		memcpy(mem, message, sizeof message);
+		shmdt(mem);
+	}
+	struct hx_outcome o = hx_wait(writer);
+
+	char buf[sizeof message] = "";
+	char *mem = shmat(id, NULL, SHM_RDONLY);
+	if (mem != (void *)-1) {
+		memcpy(buf, mem, sizeof buf);
+		shmdt(mem);
+	}
+	shmctl(id, IPC_RMID, NULL);
+	hx_evidence("read", "%.*s", (int)sizeof buf - 1, buf);
+	EXPECT_OUTCOME_EXITS(o, writer, 0);
+	cr_assert_str_eq(buf, message);
+}
+
+CASE(ipc, posix_shared_memory_object_carries_data_from_one_process_to_another)
+{
+	size_t size = (size_t)hx_page_size();
+	const char *name = object_name("shm");
+	int fd = (int)MADE_OR_SKIP(shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600), "shm_open");
+	int sized = ftruncate(fd, (off_t)size);
+	pid_t writer;
+	IN_CHILD(writer) {
+		int own = shm_open(name, O_RDWR, 0);
+		CHILD_EXPECT(own >= 0, "shm_open by name: %s", hx_errno_name(errno));
+		char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, own, 0);
+		CHILD_EXPECT(mem != MAP_FAILED, "mmap: %s", hx_errno_name(errno));
+		memcpy(mem, message, sizeof message);
+		munmap(mem, size);
+		close(own);
+	}
+	struct hx_outcome o = hx_wait(writer);
+
+	char buf[sizeof message] = "";
+	char *mem = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (mem != MAP_FAILED) {
+		memcpy(buf, mem, sizeof buf);
+		munmap(mem, size);
+	}
+	shm_unlink(name);
+	close(fd);
+	hx_evidence("name", "/ipcproof-PID-shm");
+	hx_evidence("read", "%.*s", (int)sizeof buf - 1, buf);
+	cr_assert_eq(sized, 0, "ftruncate failed");
+	EXPECT_OUTCOME_EXITS(o, writer, 0);
+	cr_assert_str_eq(buf, message);
+}
+
+struct note {
+	long mtype;
+	char mtext[sizeof message];
+};
+
+CASE(ipc, system_v_message_queue_carries_a_message_from_one_process_to_another)
+{
+	int id = (int)MADE_OR_SKIP(msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
+	pid_t sender;
+	IN_CHILD(sender) {
+		struct note out = { .mtype = 7 };
+		memcpy(out.mtext, message, sizeof message);
+		CHILD_EXPECT(msgsnd(id, &out, sizeof out.mtext, 0) == 0, "msgsnd: %s",
+			     hx_errno_name(errno));
+	}
+	struct hx_outcome o = hx_wait(sender);
+
+	struct note in = { 0 };
+	ssize_t n = msgrcv(id, &in, sizeof in.mtext, 0, IPC_NOWAIT);
+	int err = errno;
+	msgctl(id, IPC_RMID, NULL);
+	hx_evidence("received", "%zd", n);
+	hx_evidence("mtype", "%ld", in.mtype);
+	EXPECT_OUTCOME_EXITS(o, sender, 0);
+	cr_assert_eq(n, (ssize_t)sizeof message, "msgrcv: %s", n < 0 ? hx_errno_name(err) : "short");
+	cr_assert_eq(in.mtype, 7);
+	cr_assert_str_eq(in.mtext, message);
+}
+
+CASE(ipc, posix_message_queue_carries_a_message_from_one_process_to_another)
+{
+	const char *name = object_name("mq");
+	struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 64 };
+	mqd_t q = (mqd_t)MADE_OR_SKIP(
+		mq_open(name, O_RDONLY | O_NONBLOCK | O_CREAT | O_EXCL, 0600, &attr), "mq_open");
+	pid_t sender;
+	IN_CHILD(sender) {
+		mqd_t own = mq_open(name, O_WRONLY);
+		CHILD_EXPECT(own != (mqd_t)-1, "mq_open by name: %s", hx_errno_name(errno));
+		CHILD_EXPECT(mq_send(own, message, sizeof message, 3) == 0, "mq_send: %s",
+			     hx_errno_name(errno));
+		mq_close(own);
+	}
+	struct hx_outcome o = hx_wait(sender);
+
+	char buf[64] = "";
+	unsigned prio = 0;
+	ssize_t n = mq_receive(q, buf, sizeof buf, &prio);
+	int err = errno;
+	mq_close(q);
+	mq_unlink(name);
+	hx_evidence("name", "/ipcproof-PID-mq");
+	hx_evidence("received", "%zd", n);
+	hx_evidence("priority", "%u", prio);
+	EXPECT_OUTCOME_EXITS(o, sender, 0);
+	cr_assert_eq(n, (ssize_t)sizeof message, "mq_receive: %s", n < 0 ? hx_errno_name(err) : "short");
+	cr_assert_eq(prio, 3);
+	cr_assert_str_eq(buf, message);
+}

@@ -1,0 +1,159 @@
+/* What a signal carries: its number and the sender's identity, one value
+ * with sigqueue, and (for standard signals) not even a count.  The
+ * receiver is always a child: the case process has a watchdog thread a
+ * process-directed signal could land on. */
+#include "ipcproof.h"
+
+#include <stdint.h>
+
+static const char *code_name(int code)
+{
+	return code == SI_USER ? "SI_USER" : code == SI_QUEUE ? "SI_QUEUE"
+	       : code == SI_TKILL ? "SI_TKILL" : "other";
+}
+
+/* Blocks sig in this thread and returns the old mask: a child forked now
+ * has sig blocked from its first instruction, so none is lost before it
+ * waits. */
+static sigset_t block(int sig)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	return old;
+}
+
+/* In the child: takes every pending sig without waiting, up to max;
+ * values[i] gets each one's si_value.sival_int. */
+static int collect(int sig, int *values, int max)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	struct timespec now = { 0, 0 };
+	siginfo_t si;
+	int n = 0;
+	while (n < max && sigtimedwait(&set, &si, &now) == sig)
+		values[n++] = si.si_value.sival_int;
+	return n;
+}
+
+CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another)
+{
+	sigset_t old = block(SIGUSR1);
+	pid_t receiver;
+	IN_CHILD(receiver) {
+		sigset_t set;
+		siginfo_t si;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		hx_evidence("received_int", "%d", si.si_value.sival_int);
+		CHILD_EXPECT(si.si_value.sival_int == 12345, "got %d", si.si_value.sival_int);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	EXPECT_OK(sigqueue(receiver, SIGUSR1, (union sigval){ .sival_int = 12345 }));
+
+	EXPECT_EXITS(receiver, 0);
+}
+
+CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user)
+{
+	pid_t sender = getpid();
+	uid_t uid = getuid();
+	sigset_t old = block(SIGUSR1);
+	pid_t receiver;
+	IN_CHILD(receiver) {
+		sigset_t set;
+		siginfo_t si;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		hx_evidence("si_signo", "%s", hx_signal_name(si.si_signo));
+		hx_evidence("si_code", "%s", code_name(si.si_code));
+		hx_evidence("si_pid_is_sender", "%s", si.si_pid == sender ? "yes" : "no");
+		hx_evidence("si_uid", "%u", (unsigned)si.si_uid);
+		CHILD_EXPECT(si.si_code == SI_USER, "si_code %d", si.si_code);
+		CHILD_EXPECT(si.si_pid == sender, "si_pid %d, sender %d", (int)si.si_pid, (int)sender);
+		CHILD_EXPECT(si.si_uid == uid, "si_uid %u", (unsigned)si.si_uid);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	EXPECT_OK(kill(receiver, SIGUSR1));
+
+	EXPECT_EXITS(receiver, 0);
+}
+
+CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue)
+{
+	pid_t sender = getpid();
+	void *value = (void *)(uintptr_t)0x1122334455667788ULL;
+	sigset_t old = block(SIGUSR1);
+	pid_t receiver;
+	IN_CHILD(receiver) {
+		sigset_t set;
+		siginfo_t si;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		hx_evidence("si_code", "%s", code_name(si.si_code));
+		hx_evidence("si_value", "%p", si.si_value.sival_ptr);
+		hx_evidence("value_bytes", "%zu", sizeof si.si_value);
+		CHILD_EXPECT(si.si_code == SI_QUEUE, "si_code %d", si.si_code);
+		CHILD_EXPECT(si.si_pid == sender, "si_pid %d", (int)si.si_pid);
+		CHILD_EXPECT(si.si_value.sival_ptr == value, "si_value %p", si.si_value.sival_ptr);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	EXPECT_OK(sigqueue(receiver, SIGUSR1, (union sigval){ .sival_ptr = value }));
+
+	EXPECT_EXITS(receiver, 0);
+}
+
+/* The child takes what is pending only after the byte on go says both
+ * sigqueue calls (values 1 and 2) have returned: it sees exactly what the
+ * kernel kept.  Returns the child; it expects `expected` deliveries. */
+static pid_t sent_twice_while_blocked(int sig, int expected)
+{
+	int go[2];
+	hx_pipe(go);
+	sigset_t old = block(sig);
+	pid_t receiver;
+	IN_CHILD(receiver) {
+		char sign;
+		int values[4] = { 0 };
+		close(go[1]);
+		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the sender");
+		int n = collect(sig, values, 4);
+		hx_evidence("delivered", "%d", n);
+		hx_evidence("values", "%d,%d", values[0], values[1]);
+		CHILD_EXPECT(n == expected, "%d delivered, expected %d", n, expected);
+		for (int i = 0; i < n; i++)
+			CHILD_EXPECT(values[i] == i + 1, "delivery %d carried %d", i + 1, values[i]);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(go[0]);
+	for (int v = 1; v <= 2; v++)
+		EXPECT_OK(sigqueue(receiver, sig, (union sigval){ .sival_int = v }));
+	hx_write_all(go[1], "g", 1);
+	close(go[1]);
+	return receiver;
+}
+
+/* The second is dropped, not merged: the one delivered carries the first
+ * value. */
+CASE(ipc, standard_signal_sent_twice_while_blocked_is_delivered_once)
+{
+	pid_t receiver = sent_twice_while_blocked(SIGUSR1, 1);
+	hx_evidence("signal", "%s", hx_signal_name(SIGUSR1));
+	EXPECT_EXITS(receiver, 0);
+}
+
+CASE(ipc, realtime_signal_sent_twice_while_blocked_is_delivered_twice_in_order)
+{
+	pid_t receiver = sent_twice_while_blocked(SIGRTMIN, 2);
+	hx_evidence("signal", "SIGRTMIN (%d)", SIGRTMIN);
+	EXPECT_EXITS(receiver, 0);
+}

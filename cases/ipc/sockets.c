@@ -1,0 +1,180 @@
+/* Local (AF_UNIX) sockets: both ways on one pair, message boundaries by
+ * socket type, and nothing lost or reordered, even when the receiver
+ * falls behind. */
+#include "ipcproof.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+CASE(ipc, both_ends_of_a_unix_socket_pair_send_and_receive_at_the_same_time)
+{
+	int sv[2];
+	char buf[16] = "";
+	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid_t child;
+	IN_CHILD(child) {
+		char got[16] = "";
+		close(sv[0]);
+		CHILD_EXPECT(send(sv[1], "from child", 10, 0) == 10, "send: %s", hx_errno_name(errno));
+		CHILD_EXPECT(recv(sv[1], got, sizeof got - 1, MSG_WAITALL) == 11 &&
+			     strcmp(got, "from parent") == 0, "the child got \"%s\"", got);
+	}
+	close(sv[1]);
+
+	/* Both send before either receives: the two directions are apart. */
+	ssize_t sent = send(sv[0], "from parent", 11, 0);
+	ssize_t got = recv(sv[0], buf, 10, MSG_WAITALL);
+
+	close(sv[0]);
+	hx_evidence("parent_got", "%s", buf);
+	cr_assert_eq(sent, 11);
+	cr_assert_eq(got, 10);
+	cr_assert_str_eq(buf, "from child");
+	EXPECT_EXITS(child, 0);
+}
+
+/* A child sends 3 bytes and then 5 and exits; both are queued before the
+ * first receive, which offers room for both.  Returns the two sizes. */
+static void two_sends_then_receive(int type, ssize_t got[2])
+{
+	int sv[2];
+	char buf[64];
+	EXPECT_OK(socketpair(AF_UNIX, type, 0, sv));
+	pid_t sender;
+	IN_CHILD(sender) {
+		CHILD_EXPECT(send(sv[1], "abc", 3, 0) == 3, "send: %s", hx_errno_name(errno));
+		CHILD_EXPECT(send(sv[1], "defgh", 5, 0) == 5, "send: %s", hx_errno_name(errno));
+	}
+	close(sv[1]);
+	EXPECT_EXITS(sender, 0);
+	got[0] = recv(sv[0], buf, sizeof buf, 0);
+	got[1] = recv(sv[0], buf, sizeof buf, MSG_DONTWAIT);
+	close(sv[0]);
+	hx_evidence("sent", "3,5");
+	hx_evidence("received", "%zd,%zd", got[0], got[1]);
+}
+
+CASE(ipc, seqpacket_socket_keeps_message_boundaries)
+{
+	ssize_t got[2];
+	two_sends_then_receive(SOCK_SEQPACKET, got);
+	cr_assert(got[0] == 3 && got[1] == 5, "received %zd then %zd", got[0], got[1]);
+}
+
+CASE(ipc, datagram_socket_keeps_message_boundaries)
+{
+	ssize_t got[2];
+	two_sends_then_receive(SOCK_DGRAM, got);
+	cr_assert(got[0] == 3 && got[1] == 5, "received %zd then %zd", got[0], got[1]);
+}
+
+/* The second receive finds nothing left (EOF from the exited sender). */
+CASE(ipc, stream_socket_returns_two_sends_in_one_receive)
+{
+	ssize_t got[2];
+	two_sends_then_receive(SOCK_STREAM, got);
+	cr_assert(got[0] == 8 && got[1] == 0, "received %zd then %zd", got[0], got[1]);
+}
+
+/* ---- reliable and ordered ---------------------------------------------- */
+
+/* Far more than the socket buffers hold: the sender has to wait for the
+ * receiver many times over. */
+enum { MESSAGES = 20000 };
+
+/* A child sends the numbers 0..MESSAGES-1, one per send, then MESSAGES as
+ * the end mark (a datagram receiver would otherwise wait forever for a
+ * lost one); the case receives one number per receive up to the mark and
+ * counts those out of place. */
+static void numbered_messages(int type)
+{
+	int sv[2];
+	EXPECT_OK(socketpair(AF_UNIX, type, 0, sv));
+	pid_t sender;
+	IN_CHILD(sender) {
+		close(sv[0]);
+		for (uint32_t i = 0; i <= MESSAGES; i++)
+			CHILD_EXPECT(send(sv[1], &i, sizeof i, 0) == sizeof i, "send %u: %s", i,
+				     hx_errno_name(errno));
+	}
+	close(sv[1]);
+
+	uint32_t next = 0, got, out_of_place = 0;
+	while ((type == SOCK_STREAM ? hx_read_all(sv[0], &got, sizeof got)
+				    : recv(sv[0], &got, sizeof got, 0)) == sizeof got &&
+	       got != MESSAGES)
+		out_of_place += got != next++;
+
+	close(sv[0]);
+	EXPECT_EXITS(sender, 0);
+	hx_evidence("sent", "%d", MESSAGES);
+	hx_evidence("received", "%u", next);
+	hx_evidence("out_of_place", "%u", out_of_place);
+	cr_assert_eq(next, MESSAGES, "received %u of %d", next, MESSAGES);
+	cr_assert_eq(out_of_place, 0);
+}
+
+CASE(ipc, stream_socket_delivers_every_message_in_order)
+{
+	numbered_messages(SOCK_STREAM);
+}
+
+CASE(ipc, datagram_socket_delivers_every_datagram_in_order)
+{
+	numbered_messages(SOCK_DGRAM);
+}
+
+/* The sysctl, or -1 where the kernel has none. */
+static long max_dgram_qlen(void)
+{
+	long n = -1;
+	FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* A receiving socket bound to a path, a sender connected to it: the
+ * receive queue has a length limit (net.unix.max_dgram_qlen). */
+CASE(ipc, datagram_sender_blocks_on_a_full_receiver_until_a_receive_makes_room)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", hx_path("rx"));
+	int rx = EXPECT_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
+	int tx = EXPECT_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
+	EXPECT_OK(bind(rx, (struct sockaddr *)&addr, sizeof addr));
+	EXPECT_OK(connect(tx, (struct sockaddr *)&addr, sizeof addr));
+	uint32_t i = 0;
+	while (send(tx, &i, sizeof i, MSG_DONTWAIT) == sizeof i)
+		i++;
+	int full_errno = errno;
+	uint32_t queued = i;
+	pid_t sender;
+	IN_CHILD(sender) {
+		ssize_t n = send(tx, &queued, sizeof queued, 0);
+		CHILD_EXPECT(n == sizeof queued, "send: %s", hx_errno_name(errno));
+	}
+	EXPECT_BLOCKED_IN(sender, "sendto");
+
+	uint32_t got;
+	cr_assert_eq(recv(rx, &got, sizeof got, 0), (ssize_t)sizeof got);
+
+	EXPECT_EXITS(sender, 0);
+	uint32_t next = 1, out_of_place = got != 0;
+	while (recv(rx, &got, sizeof got, MSG_DONTWAIT) == sizeof got)
+		out_of_place += got != next++;
+	close(rx);
+	close(tx);
+	hx_evidence("filled_with", "%u", queued);
+	hx_evidence("max_dgram_qlen", "%ld", max_dgram_qlen());
+	hx_evidence("full_errno", "%s", hx_errno_name(full_errno));
+	hx_evidence("received", "%u", next);
+	hx_evidence("out_of_place", "%u", out_of_place);
+	cr_assert_eq(full_errno, EAGAIN);
+	cr_assert_eq(next, queued + 1, "received %u of %u", next, queued + 1);
+	cr_assert_eq(out_of_place, 0);
+}

@@ -1,0 +1,84 @@
+"""Faults of the environment: a binary that cannot run, a full disk, an
+interrupted run. One clear line, a non-zero exit, nothing half-written,
+nothing left running."""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, alive, ipcproof
+from driver import procs
+
+
+def fake_build(tmp_path, bindir, pipe_binary):
+    cases = tmp_path / "build" / "cases"
+    cases.mkdir(parents=True)
+    shutil.copy(pipe_binary, cases / "pipe")
+    return tmp_path / "build"
+
+
+def test_a_case_binary_that_is_not_executable(tmp_path, bindir):
+    build = fake_build(tmp_path, bindir, bindir / "pipe")
+    (build / "cases" / "pipe").chmod(0o644)
+    code, _, stderr = ipcproof("run", "--no-build", "--areas", "pipe", "--out", tmp_path / "out",
+                               env={"IPCPROOF_BUILD": str(build)})
+    assert code == 2 and stderr.strip() == f"ipcproof: {build / 'cases' / 'pipe'} is not executable"
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_a_missing_case_binary(tmp_path, bindir):
+    build = fake_build(tmp_path, bindir, bindir / "pipe")
+    code, _, stderr = ipcproof("run", "--no-build", "--areas", "fifo", "--out", tmp_path / "out",
+                               env={"IPCPROOF_BUILD": str(build)})
+    assert code == 2 and "no case binary for area fifo" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root for a private mount")
+def test_a_full_output_disk_leaves_no_partial_report(run, tmp_path):
+    out = tmp_path / "small"
+    out.mkdir()
+    script = (f"mount -t tmpfs -o size=8k none {out} && "
+              f"{ROOT / 'ipcproof'} report {run['out'] / 'results.json'} --out {out}; "
+              f"rc=$?; echo files: $(ls -A {out}); exit $rc")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "No space left on device" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    files = done.stdout.split("files:")[1].split()
+    assert [f for f in files if f.startswith(".")] == []  # no temp file left
+    assert "report.html" not in files
+
+
+def case_blocked_in_read(pid, binary):
+    """A case process of `binary` below pid, asleep reading a pipe: the
+    fixture that hangs, reached."""
+    for d in procs.descendants(pid):
+        try:
+            if os.readlink(f"/proc/{d}/exe") == str(binary) and "pipe_read" in open(f"/proc/{d}/wchan").read():
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
+    build = fake_build(tmp_path, bindir, bindir / "harness-fixtures")
+    driver = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--no-build", "--areas", "pipe",
+                               "--out", str(tmp_path / "out")],
+                              env=dict(os.environ, IPCPROOF_BUILD=str(build), IPCPROOF_CASE_LIMIT="60"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not case_blocked_in_read(driver.pid, build / "cases" / "pipe"):
+        assert time.monotonic() < deadline and driver.poll() is None, "the run never reached its hung case"
+        time.sleep(0.05)
+    seen = procs.descendants(driver.pid)
+
+    driver.send_signal(signal.SIGINT)
+
+    _, stderr = driver.communicate(timeout=30)
+    assert driver.returncode == 130, stderr
+    assert stderr.strip().endswith("ipcproof: interrupted; nothing left running")
+    assert [p for p in seen if alive(p)] == []
