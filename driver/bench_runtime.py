@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, collect
+from . import build, catalog, collect
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,12 +48,14 @@ def empty_criterion(n, tmp):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="bench_runtime")
-    ap.add_argument("--area", default="pipe")
+    ap.add_argument("--area", default="pipe", help="an area, or all (every area binary in turn)")
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
-    binary = build.build() / args.area
-    n = len(collect.list_cases(binary))
+    bindir = build.build()
+    areas = [a for a in catalog.AREAS if (bindir / a).exists()] if args.area == "all" else [args.area]
+    binaries = [bindir / a for a in areas]
+    n = sum(len(collect.list_cases(b)) for b in binaries)
     with tempfile.TemporaryDirectory() as tmp:
         exe = empty_criterion(n, tmp)
         quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,12 +63,12 @@ def main(argv=None):
             "(a) spawn+wait /bin/true x cases": timed(lambda: spawn_true(n), args.repeat),
             "(b) empty Criterion binary": timed(
                 lambda: subprocess.run([str(exe), f"--jobs={args.jobs}"], **quiet), args.repeat),
-            f"{args.area} binary alone": timed(
-                lambda: subprocess.run([str(binary), f"--jobs={args.jobs}"], **quiet), args.repeat),
-            f"{args.area} through the driver": timed(
-                lambda: collect.run_binary(binary, args.jobs), args.repeat),
-            f"./ipcproof run --areas {args.area}": timed(
-                lambda: subprocess.run([str(ROOT / "ipcproof"), "run", "--no-build", "--areas", args.area,
+            f"{args.area}: the binaries alone": timed(
+                lambda: [subprocess.run([str(b), f"--jobs={args.jobs}"], **quiet) for b in binaries], args.repeat),
+            f"{args.area}: through the driver": timed(
+                lambda: [collect.run_binary(b, args.jobs) for b in binaries], args.repeat),
+            f"./ipcproof run --areas {','.join(areas)}": timed(
+                lambda: subprocess.run([str(ROOT / "ipcproof"), "run", "--no-build", "--areas", ",".join(areas),
                                         "--out", str(Path(tmp) / "out")], **quiet), args.repeat),
         }
     floor_b = rows["(b) empty Criterion binary"][0]
