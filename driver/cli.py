@@ -155,6 +155,10 @@ def cmd_kernels(args):
     for name, target in targets.known().items():
         ok, why = target.ready()
         print(f"{name:16} {'ready' if ok else 'not ready':10} {why}")
+    for module in targets.kinds():
+        if hasattr(module, "NAME_HELP"):
+            ok, why = module.ready()
+            print(f"{module.NAME_HELP:16} {'ready' if ok else 'not ready':10} {why}")
     return 0
 
 
