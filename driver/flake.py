@@ -1,0 +1,58 @@
+"""Flake-proofing: the whole host suite, many times in a row, with every
+core kept busy by other processes; any result other than pass/skip is
+reported with its case and message.
+
+    /usr/bin/python3 -m driver.flake [--runs 200] [--hogs N] [--jobs N]
+
+Not a test (it takes minutes); its figures go in closing notes."""
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+from . import build, catalog, collect, procs
+
+HOG = "while :; do :; done"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="flake")
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--hogs", type=int, default=os.cpu_count() or 1, help="busy processes (default: one per core)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args(argv)
+    bindir = build.build()
+    binaries = [bindir / a for a in catalog.AREAS if (bindir / a).exists()]
+    hogs = [subprocess.Popen(["sh", "-c", HOG], start_new_session=True) for _ in range(args.hogs)]
+    bad, walls, counts = [], [], 0
+    try:
+        for i in range(args.runs):
+            start = time.monotonic()
+            for binary in binaries:
+                got, facts = collect.run_binary(binary, args.jobs)
+                counts += len(got)
+                missing = set(facts["cases"]) - set(got)
+                bad += [(i, case, "no result", "") for case in sorted(missing)]
+                bad += [(i, case, r["status"], r["message"]) for case, r in got.items()
+                        if r["status"] not in ("pass", "skip")]
+            walls.append(time.monotonic() - start)
+            print(f"run {i + 1}/{args.runs}: {walls[-1]:.2f} s, {len(bad)} unexpected so far",
+                  file=sys.stderr, flush=True)
+    finally:
+        for h in hogs:
+            os.killpg(h.pid, signal.SIGKILL)
+            h.wait()
+        procs.reap()
+    print(f"{args.runs} runs of {len(binaries)} binaries with {args.hogs} busy processes, --jobs {args.jobs}: "
+          f"{counts} results, {len(bad)} unexpected; wall per run median {statistics.median(walls):.2f} s "
+          f"[{min(walls):.2f}-{max(walls):.2f}]")
+    for i, case, status, message in bad:
+        print(f"  run {i + 1}: {case}: {status}: {message.splitlines()[0] if message else ''}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
