@@ -191,8 +191,11 @@ static const char *classify(struct criterion_test_stats *st, const struct eviden
 		add_message(msg, line);
 		return "error";
 	}
-	if (st->test_status == CR_STATUS_SKIPPED)
+	if (st->test_status == CR_STATUS_SKIPPED) {
+		if (st->message && *st->message)
+			add_message(msg, st->message);
 		return "skip";
+	}
 	if ((v = evidence_get(ev, "harness.error"))) {
 		snprintf(line, sizeof line, "harness error: %s", v);
 		add_message(msg, line);

@@ -111,3 +111,8 @@ def test_a_fault_is_recorded_with_its_offset_and_code(fixtures):
 def test_nothing_is_left_in_the_temp_dir(fixtures):
     _, _, work = fixtures
     assert sorted(p.name for p in work.iterdir()) == ["results.jsonl"]
+
+
+def test_a_skip_carries_its_reason(fixtures):
+    r = result(fixtures, "skip_says_why")
+    assert r["status"] == "skip" and r["message"] == "no frobnicator here"

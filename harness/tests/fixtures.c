@@ -155,3 +155,8 @@ CASE(fixture, fault_offset_is_recorded)
 	EXPECT_FAULT_AT(child, SIGSEGV, 123);
 	munmap(page, 4096);
 }
+
+CASE(fixture, skip_says_why)
+{
+	cr_skip_test("no %s here", "frobnicator");
+}
