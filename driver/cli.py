@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import build, catalog, diff, divergences, merge, fsutil, guest, procs, report_html, report_junit, report_kcidb, report_md, results, targets
+from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, procs, report_html, report_junit, report_kcidb, report_md, results, targets
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -185,6 +185,9 @@ def parser():
     di.add_argument("old")
     di.add_argument("new")
     di.set_defaults(func=cmd_diff)
+    be = sub.add_parser("bench", help="measure the IPC mechanisms; verdicts on the notes' speed rankings")
+    bench.add_arguments(be)
+    be.set_defaults(func=bench.cmd_bench)
     cl = sub.add_parser("claims", help="list the claims catalog")
     cl.add_argument("--area")
     cl.set_defaults(func=cmd_claims)
