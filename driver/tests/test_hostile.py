@@ -70,15 +70,20 @@ def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
                               env=dict(os.environ, IPCPROOF_BUILD=str(build), IPCPROOF_CASE_LIMIT="60"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not case_blocked_in_read(driver.pid, build / "cases" / "pipe"):
-        assert time.monotonic() < deadline and driver.poll() is None, "the run never reached its hung case"
-        time.sleep(0.05)
-    seen = procs.descendants(driver.pid)
+    try:
+        deadline = time.monotonic() + 60
+        while not case_blocked_in_read(driver.pid, build / "cases" / "pipe"):
+            assert time.monotonic() < deadline and driver.poll() is None, "the run never reached its hung case"
+            time.sleep(0.05)
+        seen = procs.descendants(driver.pid)
 
-    driver.send_signal(signal.SIGINT)
+        driver.send_signal(signal.SIGINT)
 
-    _, stderr = driver.communicate(timeout=30)
+        _, stderr = driver.communicate(timeout=30)
+    finally:
+        if driver.poll() is None:  # a failed test must not leave the run behind
+            procs.sweep(driver.pid)
+            driver.wait()
     assert driver.returncode == 130, stderr
     assert stderr.strip().endswith("ipcproof: interrupted; nothing left running")
     assert [p for p in seen if alive(p)] == []
