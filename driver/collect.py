@@ -54,6 +54,9 @@ def run_binary(binary, jobs, env=None, prefix=(), log=None, time_scale=1.0, filt
         output, _ = proc.communicate()
         hung = True
     procs.sweep(proc.pid)
+    # Criterion's runner keeps its socket in /tmp whatever TMPDIR says, and
+    # removes it only when it ends by itself.
+    Path(f"/tmp/criterion_{proc.pid}.sock").unlink(missing_ok=True)
     facts = {"binary": binary.name, "exit_code": proc.returncode, "hung": hung,
              "wall_s": round(time.monotonic() - start, 3), "cases": cases}
     if log:

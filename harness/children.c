@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +26,7 @@ void hx_track_child(pid_t pid)
 pid_t hx_fork(void)
 {
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == -1)
 		hx_broken("fork: %s", strerror(errno));
@@ -33,6 +35,11 @@ pid_t hx_fork(void)
 	if (pid == 0) {
 		nchildren = 0;
 		nreaped = 0;
+		/* Should the case process die before its sweep (killed from
+		 * outside), its children go with it instead of living on. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(HX_CHILD_FAILED);
 	} else {
 		hx_track_child(pid);
 	}

@@ -87,3 +87,4 @@ def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
     assert driver.returncode == 130, stderr
     assert stderr.strip().endswith("ipcproof: interrupted; nothing left running")
     assert [p for p in seen if alive(p)] == []
+    assert [p for p in seen if os.path.exists(f"/tmp/criterion_{p}.sock")] == []
