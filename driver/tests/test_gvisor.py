@@ -1,0 +1,177 @@
+"""gVisor: Debian's runsc runs the host-built cases in a sandbox whose
+kernel is gVisor's own; the results come back through a shared directory."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, alive, ipcproof
+from driver import catalog, debs, guest, gvisor, procs
+
+
+@pytest.fixture(scope="module")
+def tools():
+    debs.ensure([gvisor.PACKAGE], "the gVisor tests")
+
+
+@pytest.fixture(scope="module")
+def pipe_run(tmp_path_factory, bindir, tools):
+    out = tmp_path_factory.mktemp("out")
+    tmp = tmp_path_factory.mktemp("tmp")
+    code, _, stderr = ipcproof("run", "--kernels", "gvisor", "--areas", "pipe", "--no-build", "--out", out,
+                               env={"TMPDIR": str(tmp)})
+    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
+            "doc": json.loads((out / "results.json").read_text())}
+
+
+def test_pipe_area_runs_in_gvisor(pipe_run):
+    [kernel] = pipe_run["doc"]["kernels"]
+    assert kernel["id"] == "gvisor" and kernel["runner"] == "gvisor", pipe_run["stderr"]
+    assert kernel["status"] == "ran" and kernel["complete"] and not kernel["hung"]
+    # gVisor's uname is its own, not the host's
+    assert kernel["release"] != os.uname().release and kernel["release"] == "4.4.0"
+    assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
+    assert kernel["package_version"] == gvisor.package_version("runsc")
+    assert kernel["runsc_version"] and kernel["runsc_version"] in kernel["package_version"]
+    assert kernel["platform"] == "ptrace"
+    assert 0 < kernel["boot_s"] < 30 and kernel["run_s"] > 0
+
+
+def test_every_pipe_case_has_a_status(pipe_run):
+    claimed = sorted(c for c in catalog.claim_of_case(catalog.load()) if c.startswith("pipe/"))
+    got = {r["case"]: r for r in pipe_run["doc"]["results"]}
+    assert sorted(got) == claimed
+    assert not [c for c, r in got.items() if r["status"] in ("error", "timeout")]
+    assert {r["status"] for r in got.values()} >= {"pass"}
+
+
+def test_gvisor_pipe_capacity_is_counted_in_bytes_not_pages(pipe_run):
+    """A divergence gVisor really has (see the declared divergences): Linux
+    gives each 1000-byte write its own page, 16 of them; gVisor counts
+    bytes, 65 writes of 1000."""
+    by_case = {r["case"]: r for r in pipe_run["doc"]["results"]}
+    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]["evidence"]
+    assert ev["pipe_capacity"] == ev["f_getpipe_sz"] == "65536"
+    ev = by_case["pipe/capacity_in_bytes_depends_on_the_size_of_the_writes"]["evidence"]
+    assert ev["filled_with_1000_byte_writes"] == "65000"
+    # no /proc/PID/syscall in gVisor: the harness falls back to the task state
+    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room"]["evidence"]
+    assert ev["detect"] == "proc-stat" and ev["blocked_in"] == "write?"
+
+
+def test_the_run_leaves_no_temp_files_and_no_runsc_process(pipe_run):
+    assert list(pipe_run["tmp"].iterdir()) == []
+    assert processes_naming(pipe_run["tmp"]) == []
+
+
+def processes_naming(path):
+    """Live processes whose command line names path (the run's temp dir)."""
+    found = []
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if str(path).encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def runsc_processes(root):
+    pids = procs.descendants(root)
+    found = []
+    for pid in pids:
+        try:
+            argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+            if os.path.basename(argv0).startswith(b"runsc") and alive(pid):  # runsc, -gofer, -sandbox
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def fixture_build(tmp_path, bindir):
+    cases = tmp_path / "build" / "cases"
+    cases.mkdir(parents=True)
+    shutil.copy(bindir / "harness-fixtures", cases / "pipe")
+    shutil.copy(bindir / "kernel-info", cases / "kernel-info")
+    return tmp_path / "build"
+
+
+def test_the_harness_works_inside_gvisor_watchdog_subreaper_faults(tmp_path, bindir, tools):
+    code, _, stderr = ipcproof("run", "--kernels", "gvisor", "--areas", "pipe", "--no-build",
+                               "--filter", "fixture/*", "--out", tmp_path / "out",
+                               env={"IPCPROOF_BUILD": str(fixture_build(tmp_path, bindir)),
+                                    "IPCPROOF_CASE_LIMIT": "2"})
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    got = {r["case"]: r for r in doc["results"]}
+    hung = got["fixture/case_that_hangs_is_timed_out"]
+    assert hung["status"] == "timeout" and hung["timed_out"], stderr
+    assert "reading a pipe nobody writes" in hung["message"]
+    assert got["fixture/stubborn_descendants_are_swept"]["status"] == "pass"
+    blocked = got["fixture/child_blocked_in_read_is_detected"]
+    assert blocked["status"] == "pass" and blocked["evidence"]["detect"] == "proc-stat"
+    fault = got["fixture/fault_offset_is_recorded"]
+    # the offset is right; the code is SEGV_MAPERR where Linux says SEGV_ACCERR
+    # (a declared gVisor divergence), so only the signal and offset are checked
+    assert fault["status"] == "pass" and fault["evidence"]["fault.offset"] == "123"
+    assert fault["evidence"]["fault.signal"] == "SIGSEGV"
+    assert got["fixture/case_that_crashes_is_an_error"]["signal"] == "SIGSEGV"
+    assert doc["kernels"][0]["complete"]
+
+
+def test_a_sandbox_that_cannot_start_the_cases_is_a_miss_with_its_log(tmp_path, tools):
+    work = tmp_path / "work"
+    (work / "state").mkdir(parents=True)
+    bundle = work / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps(gvisor.spec(work, work / "out", work / "no-such-script")))
+    (work / "out" / "tmp").mkdir(parents=True)
+    log = tmp_path / "boot.log"
+    with pytest.raises(guest.Miss) as miss:
+        gvisor.launch("test", gvisor.command(work, bundle), work, 60, log)
+    assert "before running the cases" in miss.value.reason and miss.value.log == log
+    assert "no-such-script" in log.read_text(errors="replace")
+    assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
+
+
+def test_interrupting_a_run_leaves_no_runsc_process(tmp_path, bindir, tools):
+    proc = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--kernels", "gvisor", "--areas", "pipe",
+                             "--no-build", "--out", str(tmp_path / "out")], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(runsc_processes(proc.pid)) < 3:
+            time.sleep(0.05)
+        started = runsc_processes(proc.pid)
+        assert len(started) >= 3, "runsc, its gofer and its sandbox never all started"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        assert [p for p in started if alive(p)] == []
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+        assert not list(Path("/sys/fs/cgroup").glob(f"*/ipcproof-{proc.pid}-*"))  # no cgroup left
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_sandbox_that_hangs_is_cut_at_its_limit_and_killed(tmp_path, tools):
+    work = tmp_path / "work"
+    (work / "state").mkdir(parents=True)
+    (work / "out" / "tmp").mkdir(parents=True)
+    script = work / "hang.sh"
+    script.write_text(f"date +%s.%N > {work / 'started'}\nsleep 1000\n")
+    bundle = work / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps(gvisor.spec(work, work / "out", script)))
+    start = time.monotonic()
+    launched, ended, cut = gvisor.launch("test", gvisor.command(work, bundle), work, 2, tmp_path / "log")
+    assert cut and ended > launched and time.monotonic() - start < 30
+    assert not [p for p in procs.descendants(os.getpid()) if alive(p)]

@@ -1,0 +1,190 @@
+"""User-Mode Linux: Debian's UML kernel booted with the host's root through
+hostfs, the host-built cases run inside, the results read back."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, alive, ipcproof
+from driver import catalog, debs, guest, procs, results, uml
+
+
+@pytest.fixture(scope="module")
+def tools():
+    debs.ensure([uml.PACKAGE], "the UML tests")
+
+
+@pytest.fixture(scope="module")
+def pipe_run(tmp_path_factory, bindir, tools):
+    out = tmp_path_factory.mktemp("out")
+    tmp = tmp_path_factory.mktemp("tmp")
+    code, _, stderr = ipcproof("run", "--kernels", "uml", "--areas", "pipe", "--no-build", "--out", out,
+                               env={"TMPDIR": str(tmp)})
+    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
+            "doc": json.loads((out / "results.json").read_text())}
+
+
+def uml_release():
+    """The kernel version the UML binary itself announces."""
+    return subprocess.run([str(uml.LINUX), "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def test_pipe_area_runs_on_user_mode_linux(pipe_run):
+    [kernel] = pipe_run["doc"]["kernels"]
+    assert kernel["id"] == "uml" and kernel["runner"] == "uml", pipe_run["stderr"]
+    assert kernel["status"] == "ran" and kernel["complete"] and not kernel["hung"]
+    assert kernel["release"] == uml_release() and kernel["release"].startswith("6.1.")
+    assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
+    assert kernel["package_version"] == uml.package_version("user-mode-linux")
+    assert 0 < kernel["boot_s"] < uml.BOOT_LIMIT_S and kernel["run_s"] > 0
+    assert "Power down" in Path(kernel["boot_log"]).read_text(errors="replace")
+
+
+def test_every_pipe_case_has_a_status_and_matches_the_catalog(pipe_run):
+    claimed = sorted(c for c in catalog.claim_of_case(catalog.load()) if c.startswith("pipe/"))
+    got = {r["case"]: r for r in pipe_run["doc"]["results"]}
+    assert sorted(got) == claimed
+    bad = [(c, r["status"], r["message"]) for c, r in got.items() if r["status"] not in results.MATCHED]
+    assert bad == []
+    assert pipe_run["code"] == 0, pipe_run["stderr"]
+
+
+def test_uml_reports_the_pipe_capacity_and_blocking_without_proc_pid_syscall(pipe_run):
+    by_case = {r["case"]: r for r in pipe_run["doc"]["results"]}
+    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]["evidence"]
+    assert ev["pipe_capacity"] == ev["f_getpipe_sz"] == "65536"
+    # UML has no /proc/PID/syscall: the harness falls back to the task state
+    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room"]["evidence"]
+    assert ev["detect"] == "proc-stat" and ev["blocked_in"] == "write?"
+
+
+def test_the_run_leaves_no_temp_files_and_no_uml_process(pipe_run):
+    assert list(pipe_run["tmp"].iterdir()) == []
+    assert not list(Path("/dev/shm").glob("ipcproof-uml-mem-*"))
+    assert processes_naming(pipe_run["tmp"]) == []
+
+
+def processes_naming(path):
+    """Live processes whose command line names path (the run's temp dir)."""
+    found = []
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if str(path).encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def uml_processes(root):
+    """Live UML processes (the kernel and its process stubs), below root or anywhere."""
+    pids = procs.descendants(root)
+    found = []
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/exe").resolve() == uml.LINUX.resolve() and alive(pid):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def fixture_build(tmp_path, bindir):
+    """A build whose `pipe` area is the harness's own fixtures, whose
+    outcomes are known."""
+    cases = tmp_path / "build" / "cases"
+    cases.mkdir(parents=True)
+    shutil.copy(bindir / "harness-fixtures", cases / "pipe")
+    shutil.copy(bindir / "kernel-info", cases / "kernel-info")
+    return tmp_path / "build"
+
+
+def test_the_harness_works_inside_uml_watchdog_subreaper_faults(tmp_path, bindir, tools):
+    code, _, stderr = ipcproof("run", "--kernels", "uml", "--areas", "pipe", "--no-build",
+                               "--filter", "fixture/*", "--out", tmp_path / "out",
+                               env={"IPCPROOF_BUILD": str(fixture_build(tmp_path, bindir)),
+                                    "IPCPROOF_CASE_LIMIT": "2"})
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    got = {r["case"]: r for r in doc["results"]}
+    hung = got["fixture/case_that_hangs_is_timed_out"]
+    assert hung["status"] == "timeout" and hung["timed_out"], stderr
+    assert "reading a pipe nobody writes" in hung["message"]
+    assert got["fixture/stubborn_descendants_are_swept"]["status"] == "pass"
+    blocked = got["fixture/child_blocked_in_read_is_detected"]
+    assert blocked["status"] == "pass" and blocked["evidence"]["detect"] == "proc-stat"
+    fault = got["fixture/fault_offset_is_recorded"]
+    assert fault["status"] == "pass" and fault["evidence"]["fault.si_code"] == "SEGV_ACCERR"
+    assert got["fixture/case_that_crashes_is_an_error"]["signal"] == "SIGSEGV"
+    assert doc["kernels"][0]["complete"]
+
+
+def test_a_uml_that_cannot_start_the_cases_is_a_miss_with_its_log(tmp_path, tools):
+    work = tmp_path / "work"
+    work.mkdir()
+    log = tmp_path / "boot.log"
+    memdir = uml.memory_dir(work)
+    try:
+        with pytest.raises(guest.Miss) as miss:
+            uml.launch("test", uml.command(tmp_path / "no-such-init", work), work, 60, log,
+                       env=dict(os.environ, TMPDIR=str(memdir)))
+    finally:
+        shutil.rmtree(memdir)
+    assert "Kernel panic" in miss.value.reason and miss.value.log == log
+    assert "no-such-init failed" in log.read_text(errors="replace")
+    assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
+
+
+def test_interrupting_a_run_leaves_no_uml_process(tmp_path, bindir, tools):
+    proc = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--kernels", "uml", "--areas", "pipe",
+                             "--no-build", "--out", str(tmp_path / "out")], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(uml_processes(proc.pid)) < 2:
+            time.sleep(0.05)
+        started = uml_processes(proc.pid)
+        assert started, "UML never started"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        assert [p for p in started if alive(p)] == []
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_patched_criterion_differs_only_in_the_arena_range(tmp_path):
+    store = uml.patched_criterion(tmp_path)
+    assert store is not None
+    original = uml.CRITERION.read_bytes()
+    patched = (store / uml.CRITERION.name).read_bytes()
+    assert len(patched) == len(original)
+    changed = [i for i, (a, b) in enumerate(zip(original, patched)) if a != b]
+    assert 0 < len(changed) <= 4 * 8 and changed[-1] - changed[0] < 256
+    assert uml.patched_criterion(tmp_path) == store  # made once, then reused
+
+
+def test_a_uml_that_hangs_after_boot_is_cut_at_its_limit_and_killed(tmp_path, tools):
+    work = tmp_path / "work"
+    work.mkdir()
+    init = work / "init"
+    init.write_text(f"#!/bin/sh\ndate +%s.%N > {work / 'started'}\nsleep 1000\n")
+    init.chmod(0o755)
+    log = tmp_path / "boot.log"
+    memdir = uml.memory_dir(work)
+    try:
+        start = time.monotonic()
+        launched, ended, cut = uml.launch("test", uml.command(init, work), work, 2, log,
+                                          env=dict(os.environ, TMPDIR=str(memdir)))
+    finally:
+        shutil.rmtree(memdir)
+    assert cut and ended > launched and time.monotonic() - start < 30
+    assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
