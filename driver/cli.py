@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, procs, report_html, report_junit, report_kcidb, report_md, results, targets
+from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, procs, prove, report_html, report_junit, report_kcidb, report_md, results, targets
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -188,6 +188,10 @@ def parser():
     be = sub.add_parser("bench", help="measure the IPC mechanisms; verdicts on the notes' speed rankings")
     bench.add_arguments(be)
     be.set_defaults(func=bench.cmd_bench)
+    pv = sub.add_parser("prove", help="run the cases under each injected fault; report which faults they catch")
+    pv.add_argument("--out", type=Path, default=prove.DEFAULT_OUT, help="output directory (default: reports/prove)")
+    pv.add_argument("--faults", help="comma-separated fault names (default: all)")
+    pv.set_defaults(func=prove.run)
     cl = sub.add_parser("claims", help="list the claims catalog")
     cl.add_argument("--area")
     cl.set_defaults(func=cmd_claims)

@@ -61,7 +61,7 @@ CASE(ipc, same_virtual_address_holds_different_values_in_parent_and_child)
 		global = 222;
 		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the parent");
 		uintptr_t seen[2] = { (uintptr_t)&global, (uintptr_t)global };
-		CHILD_EXPECT(write(report[1], seen, sizeof seen) == sizeof seen, "report lost");
+		CHILD_EXPECT(hx_write_all(report[1], seen, sizeof seen) == sizeof seen, "report lost");
 	}
 	close(go[0]);
 	close(report[1]);
@@ -123,7 +123,7 @@ static pid_t child_holding(int value, int at_end, int ready[2], int go[2])
 		close(ready[0]);
 		close(go[1]);
 		global = value;
-		CHILD_EXPECT(write(ready[1], "r", 1) == 1, "cannot say ready");
+		CHILD_EXPECT(hx_write_all(ready[1], "r", 1) == 1, "cannot say ready");
 		while (read(go[0], &sign, 1) > 0)
 			;
 		hx_evidence("child_sees", "%d", global);

@@ -50,7 +50,7 @@ CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns)
 	memcpy(buf, message, sizeof buf);
 	pid_t reader = reader_after_go(data, go);
 
-	ssize_t n = write(data[1], buf, sizeof buf);
+	ssize_t n = hx_write_all(data[1], buf, sizeof buf);
 	memset(buf, 'x', sizeof buf);
 	hx_write_all(go[1], "g", 1);
 
@@ -70,7 +70,7 @@ CASE(ipc, writer_may_unmap_its_buffer_once_write_returns)
 	memcpy(buf, message, sizeof message);
 	pid_t reader = reader_after_go(data, go);
 
-	ssize_t n = write(data[1], buf, sizeof message);
+	ssize_t n = hx_write_all(data[1], buf, sizeof message);
 	EXPECT_OK(munmap(buf, page));
 	hx_write_all(go[1], "g", 1);
 
@@ -89,7 +89,7 @@ CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited)
 	pid_t writer;
 	IN_CHILD(writer) {
 		close(p[0]);
-		CHILD_EXPECT(write(p[1], message, sizeof message) == sizeof message, "short write");
+		CHILD_EXPECT(hx_write_all(p[1], message, sizeof message) == sizeof message, "short write");
 	}
 	close(p[1]);
 	EXPECT_EXITS(writer, 0);
@@ -110,7 +110,7 @@ CASE(ipc, written_bytes_wait_in_the_kernel_until_a_read_takes_them_out)
 	pid_t writer;
 	IN_CHILD(writer) {
 		close(p[0]);
-		CHILD_EXPECT(write(p[1], message, sizeof message) == sizeof message, "short write");
+		CHILD_EXPECT(hx_write_all(p[1], message, sizeof message) == sizeof message, "short write");
 	}
 	EXPECT_EXITS(writer, 0);
 	int queued_before = queued(p[0]);

@@ -44,7 +44,7 @@ CASE(ipc, regular_file_carries_data_from_one_process_to_another)
 	IN_CHILD(writer) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
-		CHILD_EXPECT(write(fd, message, sizeof message) == sizeof message, "short write");
+		CHILD_EXPECT(hx_write_all(fd, message, sizeof message) == sizeof message, "short write");
 		close(fd);
 	}
 	EXPECT_EXITS(writer, 0);
@@ -66,7 +66,7 @@ CASE(ipc, pipe_carries_data_from_one_process_to_another)
 	pid_t writer;
 	IN_CHILD(writer) {
 		close(p[0]);
-		CHILD_EXPECT(write(p[1], message, sizeof message) == sizeof message, "short write");
+		CHILD_EXPECT(hx_write_all(p[1], message, sizeof message) == sizeof message, "short write");
 	}
 	close(p[1]);
 
