@@ -31,7 +31,7 @@ from . import build, catalog, fsutil, guest, procs, targets
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
-CACHE = Path(os.environ.get("IPCPROOF_CACHE", catalog.ROOT / ".cache"))
+CACHE = build.CACHE
 SCHEMA = "ipcproof/bench/1"
 
 MECHANISMS = ("pipe", "fifo", "socket", "signal", "mmap")

@@ -8,6 +8,9 @@ from .catalog import ROOT
 from .errors import UserError
 
 BUILD = Path(os.environ.get("IPCPROOF_BUILD", ROOT / "build"))
+# Downloads (kernel images, arm64 packages), extracted kernels, initramfs
+# images and the cross build: kept between runs, reused.
+CACHE = Path(os.environ.get("IPCPROOF_CACHE", ROOT / ".cache"))
 
 
 def bindir(build=BUILD):

@@ -11,7 +11,6 @@ from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, pr
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
-CACHE = Path(os.environ.get("IPCPROOF_CACHE", catalog.ROOT / ".cache"))
 
 
 def area_binaries(bindir, areas, named):
@@ -77,7 +76,7 @@ def cmd_run(args):
     logdir.mkdir(exist_ok=True)
     ctx = SimpleNamespace(bindir=bindir, binaries=area_binaries(bindir, areas, bool(args.areas)),
                           jobs=args.jobs or os.cpu_count() or 1, logdir=logdir, filter=args.filter,
-                          cache=CACHE)
+                          cache=build.CACHE)
     procs.become_subreaper()
     pool = ThreadPoolExecutor(max_workers=min(len(chosen), os.cpu_count() or 1))
     try:

@@ -1,0 +1,180 @@
+"""Debian kernels booted under QEMU: real images from the archive, a real
+boot, the results back over the second serial port."""
+import base64
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, alive, ipcproof
+from driver import build, catalog, debs, guest, procs, qemu, results
+
+KERNEL = "debian-6.12"
+CACHE = build.CACHE
+
+
+@pytest.fixture(scope="module")
+def tools():
+    debs.ensure(qemu.tools(qemu.X86_64), "the QEMU tests")
+
+
+@pytest.fixture(scope="module")
+def pipe_run(tmp_path_factory, bindir, tools):
+    out = tmp_path_factory.mktemp("out")
+    tmp = tmp_path_factory.mktemp("tmp")
+    code, _, stderr = ipcproof("run", "--kernels", KERNEL, "--areas", "pipe", "--no-build", "--out", out,
+                               env={"TMPDIR": str(tmp)})
+    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
+            "doc": json.loads((out / "results.json").read_text())}
+
+
+def test_pipe_area_runs_on_the_newest_debian_612_kernel(pipe_run):
+    [kernel] = pipe_run["doc"]["kernels"]
+    assert kernel["id"] == KERNEL and kernel["runner"] == "qemu", pipe_run["stderr"]
+    assert kernel["status"] == "ran" and kernel["complete"]
+    assert re.fullmatch(r"6\.12\.\d+\+deb12-amd64", kernel["release"])
+    assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
+    newest = qemu.newest_package(qemu.SERIES[KERNEL][1])
+    assert kernel["package"] == newest
+    assert kernel["package_version"] in kernel["version"]  # uname -v names the Debian version
+    assert kernel["boot_s"] > 0 and kernel["run_s"] > 0
+    assert Path(kernel["boot_log"]).read_text(errors="replace").count("Linux version 6.12") == 1
+
+
+def test_the_run_leaves_no_temp_files_and_keeps_the_guest_logs(pipe_run):
+    assert list(pipe_run["tmp"].iterdir()) == []
+    logs = pipe_run["out"] / "logs"
+    assert "Synthesis" in (logs / f"{KERNEL}-pipe.log").read_text()
+    assert "ipcproof-init: results sent" in (logs / f"{KERNEL}-console.log").read_text(errors="replace")
+
+
+def test_every_pipe_case_has_a_status_and_matches_the_catalog(pipe_run):
+    claimed = sorted(c for c in catalog.claim_of_case(catalog.load()) if c.startswith("pipe/"))
+    got = {r["case"]: r for r in pipe_run["doc"]["results"]}
+    assert sorted(got) == claimed
+    bad = [(c, r["status"], r["message"]) for c, r in got.items() if r["status"] not in results.MATCHED]
+    assert bad == []
+    # bash is in the guest, so the `ulimit -p` case really runs
+    assert got["pipe/ulimit_pipe_size_is_pipe_buf_not_the_capacity"]["status"] == "pass"
+    assert pipe_run["code"] == 0, pipe_run["stderr"]
+
+
+@pytest.mark.parametrize("name, release, machine", [
+    ("debian-6.1", r"6\.1\.0-\d+-amd64", "x86_64"),
+    ("debian-6.12-rt", r"6\.12\.\d+\+deb12-rt-amd64", "x86_64"),
+    ("debian-6.1-arm64", r"6\.1\.0-\d+-arm64", "aarch64"),
+], ids=["debian-6.1", "debian-6.12-rt", "debian-6.1-arm64"])
+def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, bindir, tools, tmp_path):
+    code, _, stderr = ipcproof("run", "--kernels", name, "--areas", "pipe", "--no-build", "--out", tmp_path)
+    doc = json.loads((tmp_path / "results.json").read_text())
+    [kernel] = doc["kernels"]
+    assert kernel["status"] == "ran" and kernel["complete"], stderr
+    assert re.fullmatch(release, kernel["release"]) and kernel["machine"] == machine
+    assert kernel["package"] == qemu.newest_package(qemu.SERIES[name][1])
+    if name.endswith("-rt"):
+        assert "PREEMPT_RT" in kernel["version"]
+    statuses = {r["case"]: r["status"] for r in doc["results"]}
+    claimed = [c for c in catalog.claim_of_case(catalog.load()) if c.startswith("pipe/")]
+    assert sorted(statuses) == sorted(claimed)
+    assert [(r["case"], r["status"], r["message"]) for r in doc["results"]
+            if r["status"] not in results.MATCHED] == []
+    assert code == 0, stderr
+
+
+def test_a_second_run_reuses_the_cached_kernel_and_initramfs(pipe_run, tmp_path):
+    store = CACHE / "qemu" / "kernels" / pipe_run["doc"]["kernels"][0]["package"]
+    before = (store / "vmlinuz").stat()
+    images = sorted(p.name for p in (CACHE / "qemu" / "initramfs").glob("*.cpio.gz"))
+    code, _, stderr = ipcproof("run", "--kernels", KERNEL, "--areas", "pipe", "--no-build",
+                               "--filter", "pipe/default_capacity*", "--out", tmp_path)
+    assert code == 0, stderr
+    assert "fetching" not in stderr
+    after = (store / "vmlinuz").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert sorted(p.name for p in (CACHE / "qemu" / "initramfs").glob("*.cpio.gz")) == images
+
+
+def test_a_kernel_that_panics_is_a_miss_with_its_boot_log(pipe_run, tmp_path):
+    """An initramfs with no /init: the kernel panics ("No working init")."""
+    kernel = qemu.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
+    empty = tmp_path / "empty.cpio.gz"
+    empty.write_bytes(gzip.compress(qemu.cpio_newc({"/etc/hostname": (b"x\n", 0o644)})))
+    log = tmp_path / "console.log"
+    with pytest.raises(guest.Miss) as miss:
+        qemu.boot("test", qemu.X86_64, kernel["vmlinuz"], empty, "", 60, log)
+    assert "panicked" in miss.value.reason
+    assert "Kernel panic" in log.read_text(errors="replace")
+    assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
+
+
+def test_a_kernel_that_does_not_boot_in_time_is_a_miss_and_qemu_is_killed(pipe_run, tmp_path):
+    kernel = qemu.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
+    impatient = dataclasses.replace(qemu.X86_64, boot_limit_s=2)
+    log = tmp_path / "console.log"
+    with pytest.raises(guest.Miss) as miss:
+        qemu.boot("test", impatient, kernel["vmlinuz"], kernel["vmlinuz"], "", 60, log)
+    assert miss.value.reason == "did not boot within 2 s" and miss.value.log == log
+    assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
+
+
+def test_a_truncated_results_transfer_is_detected():
+    data = os.urandom(5000)
+    frame = (qemu.BEGIN + b" %d %s\n" % (len(data), hashlib.sha256(data).hexdigest().encode())
+             + base64.encodebytes(data) + qemu.END + b"\n")
+    assert qemu.unframe(frame) == (data, None)
+    assert qemu.unframe(frame[:len(frame) // 2])[0] is None
+    i = frame.index(b"\n") + 10
+    corrupt = frame[:i] + (b"C" if frame[i:i + 1] == b"B" else b"B") + frame[i + 1:]
+    assert qemu.unframe(corrupt)[0] is None
+    assert qemu.unframe(b"")[1] == "the guest sent no results"
+
+
+def test_the_initramfs_is_a_cpio_archive_busybox_can_read(bindir, tools, tmp_path):
+    files = qemu.guest_files(bindir, [Path(bindir) / "pipe"], qemu.X86_64, "/bin/busybox", "/bin/bash")
+    archive = tmp_path / "a.cpio"
+    archive.write_bytes(qemu.cpio_newc(files))
+    listing = subprocess.run(["/bin/busybox", "cpio", "-t", "-F", str(archive)], capture_output=True,
+                             text=True, check=True).stdout.split()
+    for needed in ("init", "bin/busybox", "ipcproof/bin/pipe", "ipcproof/bin/kernel-info",
+                   "ipcproof/guest-run.sh", "lib/x86_64-linux-gnu/libcriterion.so.3",
+                   "lib64/ld-linux-x86-64.so.2"):
+        assert needed in listing
+
+
+def test_interrupting_a_run_mid_boot_leaves_no_qemu(pipe_run, tmp_path):
+    proc = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--kernels", KERNEL, "--areas", "pipe",
+                             "--no-build", "--out", str(tmp_path)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not qemu_under(proc.pid):
+            time.sleep(0.1)
+        assert qemu_under(proc.pid), "QEMU never started"
+        started = set(qemu_under(proc.pid))
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert not [p for p in started if alive(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def qemu_under(root):
+    found = []
+    for pid in procs.descendants(root):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().startswith("qemu-system"):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
