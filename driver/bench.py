@@ -16,7 +16,6 @@ the `pipe` area binary by a small wrapper script, and its JSON comes back as
 that binary's log.  Timings are noisy (shared cores, emulators): the rules
 compare medians, say when the ranges overlap, and nothing here asserts a
 speed."""
-import argparse
 import json
 import os
 import shutil
@@ -330,7 +329,7 @@ def svg_chart(title, values, unit, better):
 def render_html(doc):
     e = lambda t: escape(str(t), quote=True)
     p = doc["params"]
-    body = [f"<h1>IPC benchmark: the notes' rankings, measured</h1>",
+    body = ["<h1>IPC benchmark: the notes' rankings, measured</h1>",
             f"<p>Round trip: an {p['message_bytes']}-byte message there and back, {p['rounds']} round trips a run. "
             f"Throughput: {p['bytes']} bytes in {p['chunk']}-byte chunks (signal: {p['values']} sigqueue values, "
             f"8 bytes each). {p['repeat']} runs after a warm-up; bars are medians, whiskers min–max; "
@@ -442,18 +441,9 @@ def cmd_bench(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="ipcproof bench", description=__doc__.split("\n\n")[0])
-    add_arguments(p)
-    args = p.parse_args(argv)
-    try:
-        return cmd_bench(args)
-    except UserError as e:
-        print(f"ipcproof: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        procs.sweep()
-        print("ipcproof: interrupted; nothing left running", file=sys.stderr)
-        return 130
+    """`python3 -m driver.bench ...`, the same as `./ipcproof bench ...`."""
+    from .cli import main as cli_main
+    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -23,6 +23,32 @@ def list_cases(binary):
     return names
 
 
+def case_limit():
+    """IPCPROOF_CASE_LIMIT as the harness reads it (seconds per case)."""
+    try:
+        return float(os.environ["IPCPROOF_CASE_LIMIT"])
+    except (KeyError, ValueError):
+        return CASE_LIMIT_S
+
+
+def binary_bound(cases, jobs, time_scale):
+    """Seconds one binary of `cases` cases may take before it counts as
+    hung: every case's own limit fits in."""
+    return 30 + cases * case_limit() * time_scale / max(jobs, 1)
+
+
+def run_bound(binaries, jobs, time_scale):
+    """The same for a run of several binaries (inside a slower kernel)."""
+    total = 0.0
+    for b in binaries:
+        try:
+            n = len(list_cases(b))
+        except (OSError, subprocess.CalledProcessError):
+            n = 100
+        total += binary_bound(n, jobs, time_scale)
+    return total
+
+
 def run_binary(binary, jobs, env=None, prefix=(), log=None, time_scale=1.0, filter_=None,
                workdir=None):
     """Runs a case binary (behind an optional wrapper such as a sandbox) and
@@ -34,7 +60,7 @@ def run_binary(binary, jobs, env=None, prefix=(), log=None, time_scale=1.0, filt
             return run_binary(binary, jobs, env, prefix, log, time_scale, filter_, tmp)
     binary = Path(binary)
     cases = list_cases(binary)
-    bound = 30 + len(cases) * CASE_LIMIT_S * time_scale / max(jobs, 1)
+    bound = binary_bound(len(cases), jobs, time_scale)
     results = Path(workdir) / "results.jsonl"
     run_env = dict(os.environ, **(env or {}))
     run_env.update(IPCPROOF_RESULTS=str(results), IPCPROOF_TIME_SCALE=str(time_scale),

@@ -20,9 +20,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import debs, guest
+from . import collect, debs, guest
 from .targets import Target
-from .uml import (gather, guest_env, inner_script, launch, package_version, run_limit, say, stage, time_scale,
+from .uml import (gather, guest_env, inner_script, launch, package_version, say, stage, time_scale,
                   under_tmp)
 
 PACKAGE = "runsc"
@@ -115,7 +115,7 @@ def run(ctx):
         cmd = command(work, bundle)
         log.write_text(f"$ {' '.join(shlex.quote(c) for c in cmd)}\n")
         say(name, f"starting runsc {version} ({PLATFORM})")
-        launched, ended, cut = launch(name, cmd, work, run_limit(ctx.binaries, jobs, scale), log)
+        launched, ended, cut = launch(name, cmd, work, collect.run_bound(ctx.binaries, jobs, scale), log)
         try:
             raw, runs, kernel = gather(name, "gvisor", ctx, work, out, launched, ended, cut)
         except guest.Miss as miss:

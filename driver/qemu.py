@@ -455,19 +455,6 @@ def miss_with_log(reason, console, console_log):
     return guest.Miss(reason, console_log)
 
 
-def run_limit(binaries, jobs, scale):
-    """How long the cases may take in the guest before the run counts as
-    hung: collect's per-binary bound, for the slower guest."""
-    total = 0.0
-    for b in binaries:
-        try:
-            n = len(collect.list_cases(b))
-        except (OSError, subprocess.CalledProcessError):
-            n = 100
-        total += 30 + n * collect.CASE_LIMIT_S * scale / max(jobs, 1)
-    return total + 60
-
-
 def tools(arch):
     return [arch.qemu_package] + (["busybox-static"] if arch == X86_64 else [])
 
@@ -525,7 +512,7 @@ def run_kernel(ctx, name, arch, pattern):
     args = base64.b64encode(f"{jobs}\n{scale}\n{ctx.filter or ''}\n".encode()).decode()
     say(name, f"booting {kernel['package']} {kernel['version']}")
     data, boot_s, run_s = boot(name, arch, kernel["vmlinuz"], initrd, args,
-                               run_limit(list(ctx.binaries), jobs, scale), console_log)
+                               collect.run_bound(ctx.binaries, jobs, scale) + 60, console_log)
     out = Path(tempfile.mkdtemp(prefix="ipcproof-qemu-out-"))
     try:
         untar(data, out)

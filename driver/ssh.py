@@ -319,11 +319,7 @@ def run_bound(ctx, scale):
             return float(given)
         except ValueError:
             raise UserError(f"IPCPROOF_SSH_TIMEOUT is not a number of seconds: {given!r}") from None
-    total = 30.0
-    for binary in ctx.binaries:
-        cases = len(collect.list_cases(binary))
-        total += 30 + cases * collect.CASE_LIMIT_S * scale / max(ctx.jobs, 1)
-    return total
+    return 30 + collect.run_bound(ctx.binaries, ctx.jobs, scale)
 
 
 def run(ctx, name, user, host, port):

@@ -89,30 +89,9 @@ def stamp(path):
         return None
 
 
-def case_limit():
-    """IPCPROOF_CASE_LIMIT as the harness reads it (seconds per case)."""
-    try:
-        return float(os.environ["IPCPROOF_CASE_LIMIT"])
-    except (KeyError, ValueError):
-        return collect.CASE_LIMIT_S
-
-
 def guest_env():
     """The harness's settings that a sandboxed kernel would not inherit."""
     return {k: os.environ[k] for k in ("IPCPROOF_CASE_LIMIT",) if k in os.environ}
-
-
-def run_limit(binaries, jobs, scale):
-    """How long the cases may take before the run counts as hung: collect's
-    bound for each binary, at this kernel's time scale."""
-    total = 0.0
-    for b in binaries:
-        try:
-            n = len(collect.list_cases(b))
-        except (OSError, subprocess.CalledProcessError):
-            n = 100
-        total += 30 + n * case_limit() * scale / max(jobs, 1)
-    return total
 
 
 def launch(name, cmd, work, limit, log, env=None):
@@ -282,7 +261,7 @@ def run(ctx):
                                     inner_script(work, bindir, out, jobs, scale, ctx.filter)))
         init.chmod(0o755)
         say(name, f"booting User-Mode Linux {version}")
-        launched, ended, cut = launch(name, command(init, work), work, run_limit(ctx.binaries, jobs, scale),
+        launched, ended, cut = launch(name, command(init, work), work, collect.run_bound(ctx.binaries, jobs, scale),
                                       log, env=dict(os.environ, TMPDIR=str(memdir)))
         try:
             raw, runs, kernel = gather(name, "uml", ctx, work, out, launched, ended, cut)

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,16 @@ def ipcproof(*args, env=None, timeout=900):
     done = subprocess.run([str(ROOT / "ipcproof"), *map(str, args)], capture_output=True, text=True,
                           env=dict(os.environ, **(env or {})), timeout=timeout, stdin=subprocess.DEVNULL)
     return done.returncode, done.stdout, done.stderr
+
+
+def fake_build(tmp_path, bindir, binary="harness-fixtures"):
+    """A build dir (for IPCPROOF_BUILD) whose `pipe` area is another binary:
+    by default the harness's own fixtures, whose outcomes are known."""
+    cases = tmp_path / "build" / "cases"
+    cases.mkdir(parents=True)
+    shutil.copy(bindir / binary, cases / "pipe")
+    shutil.copy(bindir / "kernel-info", cases / "kernel-info")
+    return tmp_path / "build"
 
 
 def alive(pid):

@@ -2,7 +2,6 @@
 kernel is gVisor's own; the results come back through a shared directory."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, alive, ipcproof
+from conftest import ROOT, alive, ipcproof, fake_build
 from driver import catalog, debs, guest, gvisor, procs
 
 
@@ -94,18 +93,10 @@ def runsc_processes(root):
     return found
 
 
-def fixture_build(tmp_path, bindir):
-    cases = tmp_path / "build" / "cases"
-    cases.mkdir(parents=True)
-    shutil.copy(bindir / "harness-fixtures", cases / "pipe")
-    shutil.copy(bindir / "kernel-info", cases / "kernel-info")
-    return tmp_path / "build"
-
-
 def test_the_harness_works_inside_gvisor_watchdog_subreaper_faults(tmp_path, bindir, tools):
     code, _, stderr = ipcproof("run", "--kernels", "gvisor", "--areas", "pipe", "--no-build",
                                "--filter", "fixture/*", "--out", tmp_path / "out",
-                               env={"IPCPROOF_BUILD": str(fixture_build(tmp_path, bindir)),
+                               env={"IPCPROOF_BUILD": str(fake_build(tmp_path, bindir)),
                                     "IPCPROOF_CASE_LIMIT": "2"})
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     got = {r["case"]: r for r in doc["results"]}

@@ -9,19 +9,12 @@ import time
 
 import pytest
 
-from conftest import ROOT, alive, ipcproof
+from conftest import ROOT, alive, fake_build, ipcproof
 from driver import procs
 
 
-def fake_build(tmp_path, bindir, pipe_binary):
-    cases = tmp_path / "build" / "cases"
-    cases.mkdir(parents=True)
-    shutil.copy(pipe_binary, cases / "pipe")
-    return tmp_path / "build"
-
-
 def test_a_case_binary_that_is_not_executable(tmp_path, bindir):
-    build = fake_build(tmp_path, bindir, bindir / "pipe")
+    build = fake_build(tmp_path, bindir, "pipe")
     (build / "cases" / "pipe").chmod(0o644)
     code, _, stderr = ipcproof("run", "--no-build", "--areas", "pipe", "--out", tmp_path / "out",
                                env={"IPCPROOF_BUILD": str(build)})
@@ -30,7 +23,7 @@ def test_a_case_binary_that_is_not_executable(tmp_path, bindir):
 
 
 def test_a_missing_case_binary(tmp_path, bindir):
-    build = fake_build(tmp_path, bindir, bindir / "pipe")
+    build = fake_build(tmp_path, bindir, "pipe")
     code, _, stderr = ipcproof("run", "--no-build", "--areas", "fifo", "--out", tmp_path / "out",
                                env={"IPCPROOF_BUILD": str(build)})
     assert code == 2 and "no case binary for area fifo" in stderr and "Traceback" not in stderr
@@ -64,7 +57,7 @@ def case_blocked_in_read(pid, binary):
 
 
 def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
-    build = fake_build(tmp_path, bindir, bindir / "harness-fixtures")
+    build = fake_build(tmp_path, bindir)
     driver = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--no-build", "--areas", "pipe",
                                "--out", str(tmp_path / "out")],
                               env=dict(os.environ, IPCPROOF_BUILD=str(build), IPCPROOF_CASE_LIMIT="60"),

@@ -1,13 +1,9 @@
 """`./ipcproof run` end to end on the host kernel, as a user runs it."""
-import json
 import os
 import platform
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
-import pytest
-
-from conftest import ipcproof
 from driver import catalog, results, view
 
 

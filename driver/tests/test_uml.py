@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, alive, ipcproof
+from conftest import ROOT, alive, ipcproof, fake_build
 from driver import catalog, debs, guest, procs, results, uml
 
 
@@ -94,20 +94,10 @@ def uml_processes(root):
     return found
 
 
-def fixture_build(tmp_path, bindir):
-    """A build whose `pipe` area is the harness's own fixtures, whose
-    outcomes are known."""
-    cases = tmp_path / "build" / "cases"
-    cases.mkdir(parents=True)
-    shutil.copy(bindir / "harness-fixtures", cases / "pipe")
-    shutil.copy(bindir / "kernel-info", cases / "kernel-info")
-    return tmp_path / "build"
-
-
 def test_the_harness_works_inside_uml_watchdog_subreaper_faults(tmp_path, bindir, tools):
     code, _, stderr = ipcproof("run", "--kernels", "uml", "--areas", "pipe", "--no-build",
                                "--filter", "fixture/*", "--out", tmp_path / "out",
-                               env={"IPCPROOF_BUILD": str(fixture_build(tmp_path, bindir)),
+                               env={"IPCPROOF_BUILD": str(fake_build(tmp_path, bindir)),
                                     "IPCPROOF_CASE_LIMIT": "2"})
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     got = {r["case"]: r for r in doc["results"]}
