@@ -1,6 +1,7 @@
 """Faults of the environment: a binary that cannot run, a full disk, an
 interrupted run. One clear line, a non-zero exit, nothing half-written,
 nothing left running."""
+import json
 import os
 import shutil
 import signal
@@ -10,7 +11,8 @@ import time
 import pytest
 
 from conftest import ROOT, alive, fake_build, ipcproof
-from driver import procs
+from driver import debs, procs
+from driver.errors import UserError
 
 
 def test_a_case_binary_that_is_not_executable(tmp_path, bindir):
@@ -81,3 +83,25 @@ def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
     assert stderr.strip().endswith("ipcproof: interrupted; nothing left running")
     assert [p for p in seen if alive(p)] == []
     assert [p for p in seen if os.path.exists(f"/tmp/criterion_{p}.sock")] == []
+
+
+def test_a_kernel_image_whose_download_fails_is_a_missed_kernel(tmp_path, bindir):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "apt-get").write_text("#!/bin/sh\necho 'E: Failed to fetch linux-image (404 Not Found)' >&2\nexit 100\n")
+    (fake / "apt-get").chmod(0o755)
+    code, _, stderr = ipcproof("run", "--kernels", "debian-6.1", "--areas", "pipe", "--no-build",
+                               "--out", tmp_path / "out",
+                               env={"PATH": f"{fake}:{os.environ['PATH']}", "IPCPROOF_CACHE": str(tmp_path / "cache")})
+    assert code == 1 and "Traceback" not in stderr
+    [kernel] = json.loads((tmp_path / "out" / "results.json").read_text())["kernels"]
+    assert kernel["status"] == "miss" and "Failed to fetch" in kernel["miss_reason"]
+    assert [p.name for p in (tmp_path / "cache" / "qemu" / "kernels").iterdir()] == []
+
+
+def test_a_missing_tool_as_an_ordinary_user_is_the_apt_get_line(monkeypatch):
+    monkeypatch.setattr(debs, "missing", lambda packages: list(packages))
+    monkeypatch.setattr(debs.os, "geteuid", lambda: 1000)
+    with pytest.raises(UserError) as e:
+        debs.ensure(["runsc"], "the gvisor kernel")
+    assert str(e.value) == "the gvisor kernel needs Debian packages; as root run: apt-get install -y runsc"
