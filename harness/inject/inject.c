@@ -79,7 +79,7 @@ enum {
 	MMAP_EMPTY_FILE_ZERO_PAGES, SIGBUS_REPORTED_AS_ALIGNMENT, MMAP_LENGTH_ZERO_ACCEPTED,
 	TRUNCATE_BY_PATH_IGNORED, MAPPING_SIZE_FIXED_AT_MMAP, MMAP_WRONLY_ACCEPTED,
 	MPROTECT_RDONLY_SHARED_WRITABLE, MMAP_RDONLY_PRIVATE_WRITE_REFUSED, MMAP_FIFO_EACCES,
-	SEGV_AT_MINUS_ONE_IS_ACCERR,
+	SEGV_AT_MINUS_ONE_IS_ACCERR, MMAP_PROT_READ_WRITABLE, MMAP_HINT_REPLACES,
 	CLONE_VM_IGNORED, PROCESS_VM_REFUSED, KILL_IS_SIGQUEUE, SIGQUEUE_VALUE_TRUNCATED,
 	STANDARD_SIGNAL_QUEUED, REALTIME_SIGNAL_MERGED, DGRAM_SEND_POLLS, SEQPACKET_MERGES_MESSAGES,
 	STREAM_SOCKET_HALF_DUPLEX,
@@ -161,6 +161,10 @@ static const struct fault faults[NFAULTS] = {
 		"MAP_SHARED|MAP_ANONYMOUS mappings are private: a fork's writes are not shared" },
 	[MMAP_PRIVATE_WRITTEN_BACK] = { "mmap-private-written-back", "mmap.private.writes-stay-private", CASES,
 		"munmap of a MAP_PRIVATE mapping of an O_RDWR fd writes its pages to the file" },
+	[MMAP_PROT_READ_WRITABLE] = { "mmap-prot-read-writable", "mmap.prot.read-write", CASES,
+		"a PROT_READ shared mapping of a read-write file is writable" },
+	[MMAP_HINT_REPLACES] = { "mmap-hint-replaces", "mmap.addr.null", CASES,
+		"a non-NULL addr without MAP_FIXED is taken as MAP_FIXED, replacing what is there" },
 	[MMAP_IGNORES_OFFSET] = { "mmap-ignores-offset", "mmap.return.address", CASES,
 		"mmap of a file at a page-multiple offset inside it maps from the file's start" },
 	[MUNMAP_BEYOND_USER_SPACE_SUCCEEDS] = { "munmap-beyond-user-space-succeeds", "mmap.return.munmap", CASES,
@@ -731,6 +735,14 @@ static void *mmap_file(void *addr, size_t len, int prot, int flags, int fd, off_
 			char *m = get_mmap()(addr, len + (size_t)delta, prot, flags, fd, off - delta);
 			return m == MAP_FAILED ? m : m + delta;
 		}
+		break;
+	case MMAP_PROT_READ_WRITABLE:
+		if (regular && type == MAP_SHARED && prot == PROT_READ && access_mode(fd) == O_RDWR)
+			prot |= PROT_WRITE;
+		break;
+	case MMAP_HINT_REPLACES:
+		if (addr && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
+			flags |= MAP_FIXED;
 		break;
 	case MMAP_IGNORES_OFFSET:
 		/* Only offsets the kernel accepts: refusals are other claims. */

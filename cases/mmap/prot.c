@@ -1,0 +1,100 @@
+/* The arguments the notes explain: prot (可读, 可写) and addr (填NULL). */
+#include "backing.h"
+
+
+static volatile char sink;
+
+CASE(mmap, prot_read_mapping_reads_the_file_bytes)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	const char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
+
+	char first = mem[0], last = mem[page - 1];
+
+	hx_evidence("bytes_read", "%c%c", first, last);
+	cr_assert(first == BACKING_FILL && last == BACKING_FILL);
+	munmap((void *)mem, page);
+	close(fd);
+}
+
+/* The write is refused by the page's protection, not for lack of a page:
+ * SEGV_ACCERR, at the byte written. */
+CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
+
+	pid_t writer;
+	IN_CHILD(writer) {
+		hx_catch_faults(mem);
+		sink = mem[10];
+		mem[10] = 'w';
+	}
+
+	EXPECT_FAULT_AT(writer, SIGSEGV, 10);
+	EXPECT_FAULT_CODE("SEGV_ACCERR");
+	cr_assert_eq(mem[10], BACKING_FILL, "the refused write reached the mapping");
+	munmap(mem, page);
+	close(fd);
+}
+
+/* mmap(2): on some architectures PROT_WRITE implies PROT_READ.  x86_64
+ * and arm64 page tables cannot say "write-only", so the page is readable. */
+CASE(mmap, prot_write_alone_is_readable_too)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_WRITE, MAP_SHARED, fd, 0));
+
+	pid_t reader;
+	IN_CHILD(reader) {
+		hx_catch_faults(mem);
+		mem[0] = 'w';
+		CHILD_EXPECT(mem[1] == BACKING_FILL, "read %c", mem[1]);
+	}
+
+	struct hx_outcome o = hx_wait(reader);
+	hx_evidence("reading_a_prot_write_page", "%s", o.text);
+	EXPECT_OUTCOME_EXITS(o, reader, 0);
+	munmap(mem, page);
+	close(fd);
+}
+
+/* addr is a hint: where it is taken, the kernel maps elsewhere rather than
+ * fail or replace what is there (only MAP_FIXED does that). */
+CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *taken = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	taken[0] = 'T';
+
+	char *mem = mmap(taken, page, PROT_READ, MAP_SHARED, fd, 0);
+
+	hx_evidence("asked_for_a_taken_address", "%s", mem == taken ? "got it" : "got another");
+	cr_assert(mem != MAP_FAILED, "mmap failed: %s", hx_errno_name(errno));
+	cr_assert(mem != taken, "the kernel replaced the mapping at the hint");
+	cr_assert_eq(taken[0], 'T');
+	cr_assert_eq(mem[0], BACKING_FILL);
+	munmap(mem, page);
+	munmap(taken, page);
+	close(fd);
+}
+
+CASE(mmap, a_free_addr_without_map_fixed_is_taken_as_given)
+{
+	long page = hx_page_size();
+	int fd = backing_file("f", page);
+	char *hole = (char *)EXPECT_OK(mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	EXPECT_OK(munmap(hole, page));
+
+	char *mem = mmap(hole, page, PROT_READ, MAP_SHARED, fd, 0);
+
+	hx_evidence("asked_for_a_free_address", "%s", mem == hole ? "got it" : "got another");
+	cr_assert(mem == hole, "asked for %p, got %p", (void *)hole, (void *)mem);
+	munmap(mem, page);
+	close(fd);
+}
