@@ -45,6 +45,28 @@ def fake_build(tmp_path, bindir, binary="harness-fixtures"):
     return tmp_path / "build"
 
 
+def fixtures_inside(kernel, tmp_path, bindir):
+    """The harness's fixtures run on a sandboxed kernel: checks what must
+    hold on every kernel (a hang is a timeout that says where, stubborn
+    descendants are swept, a crash is an error with its signal, the blocked
+    child is detected by its state) and returns {case: result}."""
+    _, _, stderr = ipcproof("run", "--kernels", kernel, "--areas", "pipe", "--no-build",
+                            "--filter", "fixture/*", "--out", tmp_path / "out",
+                            env={"IPCPROOF_BUILD": str(fake_build(tmp_path, bindir)),
+                                 "IPCPROOF_CASE_LIMIT": "2"})
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    got = {r["case"]: r for r in doc["results"]}
+    hung = got["fixture/case_that_hangs_is_timed_out"]
+    assert hung["status"] == "timeout" and hung["timed_out"], stderr
+    assert "reading a pipe nobody writes" in hung["message"]
+    assert got["fixture/stubborn_descendants_are_swept"]["status"] == "pass"
+    blocked = got["fixture/child_blocked_in_read_is_detected"]
+    assert blocked["status"] == "pass" and blocked["evidence"]["detect"] == "proc-stat"
+    assert got["fixture/case_that_crashes_is_an_error"]["signal"] == "SIGSEGV"
+    assert doc["kernels"][0]["complete"]
+    return got
+
+
 def alive(pid):
     """A process that exists and is not a zombie."""
     try:
