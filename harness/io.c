@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 
 void hx_pipe(int fds[2])
 {
@@ -57,4 +58,32 @@ long hx_fill(int fd)
 	}
 	fcntl(fd, F_SETFL, flags);
 	return total;
+}
+
+void hx_write_records(int fd, int writer, int count)
+{
+	static char record[PIPE_BUF];
+	memset(record, 'a' + writer, sizeof record);
+	for (int i = 0; i < count; i++)
+		if (write(fd, record, sizeof record) != sizeof record)
+			hx_child_fail(__FILE__, __LINE__, "short write of record %d", i);
+}
+
+struct hx_records hx_read_records(int fd, int writers)
+{
+	static char got[PIPE_BUF];
+	struct hx_records r = { .mixed = 0 };
+	int last = -1;
+	while (hx_read_all(fd, got, sizeof got) == sizeof got) {
+		int w = got[0] - 'a';
+		if (w >= 0 && w < writers && w < HX_MAX_WRITERS &&
+		    memcmp(got, got + 1, sizeof got - 1) == 0) {
+			r.per_writer[w]++;
+			r.switches += last != -1 && last != w;
+			last = w;
+		} else {
+			r.mixed++;
+		}
+	}
+	return r;
 }

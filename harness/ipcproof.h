@@ -202,4 +202,17 @@ ssize_t hx_read_all(int fd, void *buf, size_t n);
  * bytes it took (the measured capacity). The fd's flags are restored. */
 long hx_fill(int fd);
 
+/* Atomic-write checks: writer w sends count records of PIPE_BUF bytes
+ * filled with 'a' + w (in a child: a short write fails the child). */
+#define HX_MAX_WRITERS 8
+void hx_write_records(int fd, int writer, int count);
+/* Reads fd to end of file, a record at a time: whole records per writer,
+ * records whose bytes are mixed, and changes of writer between records. */
+struct hx_records {
+	int per_writer[HX_MAX_WRITERS];
+	int mixed;
+	int switches;
+};
+struct hx_records hx_read_records(int fd, int writers);
+
 #endif

@@ -198,9 +198,7 @@ CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shar
 CASE(fifo, several_writers_with_their_own_opens_deliver_every_record_whole)
 {
 	enum { WRITERS = 3, RECORDS = 128 };
-	static char record[PIPE_BUF], got[PIPE_BUF];
 	const char *path = fifo_make("myfifo");
-	int per_writer[WRITERS] = { 0 }, mixed = 0, switches = 0, last = -1;
 	pid_t writers[WRITERS];
 	int r, hold;
 	fifo_open_both(path, &r, &hold);
@@ -212,35 +210,23 @@ CASE(fifo, several_writers_with_their_own_opens_deliver_every_record_whole)
 			CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
 			close(hold);
 			close(r);
-			memset(record, 'a' + i, sizeof record);
-			for (int k = 0; k < RECORDS; k++)
-				CHILD_EXPECT(write(fd, record, sizeof record) == sizeof record,
-					     "short write");
+			hx_write_records(fd, i, RECORDS);
 			close(fd);
 		}
 	}
 	close(hold);
 
-	while (hx_read_all(r, got, sizeof got) == sizeof got) {
-		int i = got[0] - 'a';
-		if (i >= 0 && i < WRITERS && memcmp(got, got + 1, sizeof got - 1) == 0) {
-			per_writer[i]++;
-			switches += last != -1 && last != i;
-			last = i;
-		} else {
-			mixed++;
-		}
-	}
+	struct hx_records got = hx_read_records(r, WRITERS);
+
 	close(r);
 	for (int i = 0; i < WRITERS; i++)
 		EXPECT_EXITS(writers[i], 0);
-
 	hx_evidence("writers", "%d", WRITERS);
 	hx_evidence("records", "%d", WRITERS * RECORDS);
-	hx_evidence("mixed_records", "%d", mixed);
-	hx_evidence("writer_switches", "%d", switches);
-	cr_assert_eq(mixed, 0, "%d records of PIPE_BUF bytes were mixed", mixed);
+	hx_evidence("mixed_records", "%d", got.mixed);
+	hx_evidence("writer_switches", "%d", got.switches);
+	cr_assert_eq(got.mixed, 0, "%d records of PIPE_BUF bytes were mixed", got.mixed);
 	for (int i = 0; i < WRITERS; i++)
-		cr_assert_eq(per_writer[i], RECORDS, "writer %d: %d whole records", i,
-			     per_writer[i]);
+		cr_assert_eq(got.per_writer[i], RECORDS, "writer %d: %d whole records", i,
+			     got.per_writer[i]);
 }

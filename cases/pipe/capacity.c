@@ -137,37 +137,23 @@ CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged)
 CASE(pipe, writes_of_at_most_pipe_buf_bytes_are_never_interleaved)
 {
 	enum { WRITERS = 4, RECORDS = 256 };
-	static char record[PIPE_BUF], got[PIPE_BUF];
-	int p[2], per_writer[WRITERS] = { 0 }, mixed = 0;
+	int p[2];
 	pid_t writers[WRITERS];
 	hx_pipe(p);
-	for (int w = 0; w < WRITERS; w++) {
-		IN_CHILD(writers[w]) {
-			memset(record, 'a' + w, sizeof record);
-			for (int i = 0; i < RECORDS; i++)
-				CHILD_EXPECT(write(p[1], record, sizeof record) == sizeof record,
-					     "short write");
-		}
-	}
+	for (int w = 0; w < WRITERS; w++)
+		IN_CHILD(writers[w]) hx_write_records(p[1], w, RECORDS);
 	close(p[1]);
 
-	while (hx_read_all(p[0], got, sizeof got) == sizeof got) {
-		int w = got[0] - 'a';
-		bool whole = w >= 0 && w < WRITERS && memcmp(got, got + 1, sizeof got - 1) == 0;
-		if (whole)
-			per_writer[w]++;
-		else
-			mixed++;
-	}
+	struct hx_records got = hx_read_records(p[0], WRITERS);
+
 	close(p[0]);
 	for (int w = 0; w < WRITERS; w++)
 		EXPECT_EXITS(writers[w], 0);
-
 	hx_evidence("writers", "%d", WRITERS);
 	hx_evidence("records", "%d", WRITERS * RECORDS);
 	hx_evidence("pipe_buf", "%d", PIPE_BUF);
-	hx_evidence("mixed_records", "%d", mixed);
-	cr_assert_eq(mixed, 0, "%d records of PIPE_BUF bytes were interleaved", mixed);
+	hx_evidence("mixed_records", "%d", got.mixed);
+	cr_assert_eq(got.mixed, 0, "%d records of PIPE_BUF bytes were interleaved", got.mixed);
 	for (int w = 0; w < WRITERS; w++)
-		cr_assert_eq(per_writer[w], RECORDS, "writer %d: %d whole records", w, per_writer[w]);
+		cr_assert_eq(got.per_writer[w], RECORDS, "writer %d: %d whole records", w, got.per_writer[w]);
 }

@@ -67,6 +67,18 @@ def fixtures_inside(kernel, tmp_path, bindir):
     return got
 
 
+def processes_naming(path):
+    """Live processes whose command line names path (a run's temp dir)."""
+    found = []
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if str(path).encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
 def alive(pid):
     """A process that exists and is not a zombie."""
     try:

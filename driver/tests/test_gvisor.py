@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, alive, fixtures_inside, ipcproof
+from conftest import ROOT, alive, fixtures_inside, ipcproof, processes_naming
 from driver import catalog, debs, guest, gvisor, procs
 
 
@@ -66,18 +66,6 @@ def test_gvisor_pipe_capacity_is_counted_in_bytes_not_pages(pipe_run):
 def test_the_run_leaves_no_temp_files_and_no_runsc_process(pipe_run):
     assert list(pipe_run["tmp"].iterdir()) == []
     assert processes_naming(pipe_run["tmp"]) == []
-
-
-def processes_naming(path):
-    """Live processes whose command line names path (the run's temp dir)."""
-    found = []
-    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            if str(path).encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid):
-                found.append(pid)
-        except OSError:
-            pass
-    return found
 
 
 def runsc_processes(root):
