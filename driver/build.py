@@ -1,7 +1,19 @@
-"""Configuring and building the case binaries with CMake."""
+"""Configuring and building the case binaries with CMake: the host build and
+every cross build go through cmake_build.
+
+A build directory is trusted only when it says, in a marker written after a
+configure that succeeded, which source tree and which configure arguments it
+was made for.  A configure that failed half-way (a cross compiler with no C
+library, a full disk), a checkout copied with its build/ (CMake's cache then
+points at the original tree, whose sources it would go on compiling), or
+other arguments: the directory is emptied and configured again.  One build at
+a time per directory (two runs on one fresh clone would race)."""
+import fcntl
+import json
 import os
-import sys
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from .catalog import ROOT
@@ -12,26 +24,69 @@ BUILD = Path(os.environ.get("IPCPROOF_BUILD", ROOT / "build"))
 # images and the cross build: kept between runs, reused.
 CACHE = Path(os.environ.get("IPCPROOF_CACHE", ROOT / ".cache"))
 
+MARKER = ".ipcproof-configured"
+LOCK = ".ipcproof-lock"
+
 
 def bindir(build=BUILD):
     return Path(build) / "cases"
 
 
 def build(build=BUILD, quiet=True):
-    """Configures (once) and builds; a failed build is the user's error,
-    with the compiler's output on stderr."""
-    build = Path(build)
-    steps = []
-    if not (build / "CMakeCache.txt").exists():
-        steps.append(["cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
-    steps.append(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 1)])
-    for cmd in steps:
-        try:
-            done = subprocess.run(cmd, capture_output=quiet, text=True)
-        except FileNotFoundError:
-            raise UserError("cmake is not installed (see README: ./ipcproof installs it as root)") from None
-        if done.returncode != 0:
-            if quiet:
-                print(done.stdout[-4000:] + done.stderr[-4000:], end="", file=sys.stderr)
-            raise UserError(f"the build failed: {' '.join(cmd)}")
-    return bindir(build)
+    """The host build; a failed build is the user's error, with the
+    compiler's output on stderr."""
+    return cmake_build(Path(build), ["-DCMAKE_BUILD_TYPE=RelWithDebInfo"], "the build", quiet) / "cases"
+
+
+def configured_for(build_dir, args):
+    try:
+        made = json.loads((build_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return (made == {"source": str(ROOT), "args": list(args)} and (build_dir / "CMakeCache.txt").is_file()
+            and (build_dir / "Makefile").is_file())
+
+
+def empty(build_dir):
+    """Everything but the lock goes; refused for a directory that is not a
+    CMake build directory (IPCPROOF_BUILD pointed at something else)."""
+    names = {p.name for p in build_dir.iterdir()} - {LOCK}
+    if names and not names & {MARKER, "CMakeCache.txt", "CMakeFiles"}:
+        raise UserError(f"{build_dir} is not empty and not a build directory; name another (IPCPROOF_BUILD)")
+    for name in names:
+        path = build_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def step(cmd, label, quiet):
+    try:
+        done = subprocess.run(cmd, capture_output=quiet, text=True, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise UserError("cmake is not installed (see README: ./ipcproof installs it as root)") from None
+    if done.returncode != 0:
+        if quiet:
+            print(done.stdout[-4000:] + done.stderr[-4000:], end="", file=sys.stderr)
+        raise UserError(f"{label} failed: {' '.join(cmd)}")
+
+
+def cmake_build(build_dir, args, label, quiet=True):
+    """Configures build_dir for this source tree with args (again, from
+    nothing, unless a complete configure for the same made it), then builds
+    it incrementally; returns build_dir."""
+    build_dir = Path(build_dir)
+    try:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(build_dir / LOCK, "a")
+    except OSError as e:
+        raise UserError(f"cannot use the build directory {build_dir}: {e.strerror}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not configured_for(build_dir, args):
+            empty(build_dir)
+            step(["cmake", "-S", str(ROOT), "-B", str(build_dir), *args], label, quiet)
+            (build_dir / MARKER).write_text(json.dumps({"source": str(ROOT), "args": list(args)}) + "\n")
+        step(["cmake", "--build", str(build_dir), "-j", str(os.cpu_count() or 1)], label, quiet)
+    return build_dir

@@ -10,15 +10,15 @@ as for the kernels) and dpkg-deb unpacks them into a sysroot in the cache:
 Criterion's headers and library, and every runtime library it needs, which
 also go into the guest.  `dpkg --add-architecture arm64` is still needed,
 for apt to know the arm64 packages."""
+import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from . import debs
-from .catalog import ROOT
+from . import cached, debs
+from .build import cmake_build
 from .errors import UserError
 
 TOOLCHAIN = """# Written by ipcproof's driver/cross.py: a cross build for {arch}.
@@ -59,19 +59,27 @@ def native_arch():
 
 
 def packages(deb_arch, triplet):
-    """What the host needs installed (the rest is unpacked in the cache)."""
-    return [f"gcc-{triplet}"]
+    """What the host needs installed (the rest is unpacked in the cache): the
+    cross compiler and the C library it links against (gcc-<triplet> does
+    not bring it: without it the link fails for want of Scrt1.o, crti.o)."""
+    return [f"gcc-{triplet}", f"libc6-dev-{deb_arch}-cross"]
+
+
+def ensure_arch(deb_arch, why):
+    """The foreign architecture known to apt (root only), before anything
+    looks up one of its packages (a kernel image, Criterion)."""
+    if has_arch(deb_arch):
+        return
+    if os.geteuid() != 0:
+        raise UserError(f"{why} needs the {deb_arch} architecture; as root run: "
+                        f"dpkg --add-architecture {deb_arch} && apt-get update")
+    debs.say(f"adding the {deb_arch} architecture to apt for {why}")
+    subprocess.run(["dpkg", "--add-architecture", deb_arch], check=True)
+    debs.update(why, again=True)
 
 
 def ensure_toolchain(deb_arch, triplet, why):
-    """The cross compiler, and the foreign architecture known to apt (root
-    only), as the issue asks."""
-    if not has_arch(deb_arch):
-        if os.geteuid() != 0:
-            raise UserError(f"{why} needs the {deb_arch} architecture; as root run: "
-                            f"dpkg --add-architecture {deb_arch} && apt-get update")
-        subprocess.run(["dpkg", "--add-architecture", deb_arch], check=True)
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+    ensure_arch(deb_arch, why)
     debs.ensure(packages(deb_arch, triplet), why)
 
 
@@ -114,8 +122,9 @@ def sysroot(cache, deb_arch, triplet, why):
     unpacked once into the cache."""
     root = Path(cache) / "cross" / f"sysroot-{deb_arch}"
     pc = root / "ipcproof-pkgconfig" / "criterion.pc"
-    if pc.is_file():
+    if cached.tree_intact(root):
         return root
+    debs.say(f"unpacking Criterion for {deb_arch} and its libraries into {root}")
     runtime = runtime_closure(f"libcriterion3:{deb_arch}")
     if not runtime:
         raise UserError(f"{why}: apt knows no libcriterion3:{deb_arch} (dpkg --add-architecture "
@@ -125,6 +134,7 @@ def sysroot(cache, deb_arch, triplet, why):
                              capture_output=True, text=True).stdout.strip() or "2"
     pc.parent.mkdir(exist_ok=True)
     pc.write_text(CRITERION_PC.format(sysroot=root, triplet=triplet, arch=deb_arch, version=version))
+    cached.record_tree(root)
     return root
 
 
@@ -134,22 +144,15 @@ def build(cache, deb_arch, cpu, triplet, why):
     ensure_toolchain(deb_arch, triplet, why)
     root = sysroot(cache, deb_arch, triplet, why)
     build_dir = Path(cache) / "cross" / f"build-{deb_arch}"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    toolchain = build_dir / "toolchain.cmake"
+    toolchain = Path(cache) / "cross" / f"toolchain-{deb_arch}.cmake"
     text = TOOLCHAIN.format(arch=deb_arch, cpu=cpu, triplet=triplet, sysroot=root)
-    if not toolchain.exists() or toolchain.read_text() != text:
+    if not toolchain.is_file() or toolchain.read_text() != text:
         toolchain.write_text(text)
-        (build_dir / "CMakeCache.txt").unlink(missing_ok=True)
-    steps = []
-    if not (build_dir / "CMakeCache.txt").exists():
-        steps.append(["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-                      f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"])
-    steps.append(["cmake", "--build", str(build_dir), "-j", str(os.cpu_count() or 1)])
-    for cmd in steps:
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            print(done.stdout[-3000:] + done.stderr[-3000:], end="", file=sys.stderr)
-            raise UserError(f"the {deb_arch} cross build failed: {' '.join(cmd)}")
+    # The toolchain's text is part of the arguments: another sysroot or
+    # compiler is another configure.
+    args = ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
+            f"-DIPCPROOF_TOOLCHAIN_SHA={hashlib.sha256(text.encode()).hexdigest()[:16]}"]
+    cmake_build(build_dir, args, f"the {deb_arch} cross build")
     return build_dir / "cases", root
 
 
@@ -158,10 +161,11 @@ def deb_file(cache, package, member, why):
     /bin/busybox for arm64), downloaded once by apt and kept in the cache."""
     root = Path(cache) / "cross" / "debs" / package.replace(":", "_")
     wanted = root / member.lstrip("/")
-    if not wanted.is_file():
+    if not cached.tree_intact(root) or not wanted.is_file():
         unpack(root, [package], why)
         if not wanted.is_file():
             raise UserError(f"{why}: {package} holds no {member}")
+        cached.record_tree(root)
     return wanted
 
 

@@ -12,9 +12,11 @@ class Miss(Exception):
     """The kernel gave no results (could not be fetched, did not boot,
     panicked, hung): reported as `miss` with the reason and its log."""
 
-    def __init__(self, reason, log=None):
+    def __init__(self, reason, log=None, early=False):
         super().__init__(reason)
-        self.reason, self.log = reason, log
+        # early: the kernel died before the cases started (worth a retry);
+        # retries: the failed attempts before this one, for the kernel entry.
+        self.reason, self.log, self.early, self.retries = reason, log, early, []
 
 
 def read_outdir(outdir, kernel_id, runner):

@@ -95,8 +95,12 @@ def command(work, bundle):
             "--ignore-cgroups", "run", f"--bundle={bundle}", f"ipcproof-{os.getpid()}-{work.name[-8:]}"]
 
 
-def run(ctx):
+def provision(cache):
     debs.ensure([PACKAGE], "the gvisor kernel")
+
+
+def run(ctx):
+    provision(ctx.cache)
     name = "gvisor"
     log = Path(ctx.logdir) / "gvisor-boot.log"
     scale, jobs = time_scale(TIME_SCALE), ctx.jobs
@@ -128,4 +132,4 @@ def run(ctx):
 
 
 def targets():
-    return {"gvisor": Target("gvisor", "gvisor", ready, run)}
+    return {"gvisor": Target("gvisor", "gvisor", ready, run, provision=provision)}

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import collect, cross, debs, guest, procs
+from . import cached, collect, cross, debs, guest, procs
 from .errors import UserError
 from .targets import Target
 
@@ -36,6 +36,7 @@ CPUS = 2
 BEGIN, END = b"IPCPROOF-BEGIN", b"IPCPROOF-END"
 INIT_MARK = "ipcproof-init: start"
 PANIC_END = b"---[ end Kernel panic"
+BOOT_TRIES = 3           # boots before a guest that dies while booting is a miss
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def newest_package(pattern):
     (a machine that never ran apt-get update) is updated once."""
     names = apt_names(pattern)
     if not names and os.geteuid() == 0:
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+        debs.update(f"the kernel images matching {pattern}", again=True)
         names = apt_names(pattern)
     return max(names, key=natural) if names else None
 
@@ -115,7 +116,7 @@ def cached_kernel(cache, package):
         meta = json.loads((d / "package.json").read_text())
     except (OSError, ValueError):
         return None
-    return dict(meta, vmlinuz=d / "vmlinuz", config=d / "config") if (d / "vmlinuz").is_file() else None
+    return dict(meta, vmlinuz=d / "vmlinuz", config=d / "config") if cached.intact(d / "vmlinuz") else None
 
 
 def newest_cached(cache, pattern):
@@ -134,10 +135,12 @@ def fetch_kernel(name, pattern, cache, log):
     files taken out of the .deb.  Miss when neither works."""
     package = newest_package(pattern) or newest_cached(cache, pattern)
     if package is None:
-        raise guest.Miss(f"no package matching {pattern} in the archive (apt-get update?)", log)
+        raise guest.Miss(f"no kernel package matching {pattern} in apt's lists, nor in the cache", log)
     got = cached_kernel(cache, package)
     if got:
         return got
+    if (kernel_store(cache) / package).exists():
+        say(name, f"the cached {package} does not match its checksum: fetching it again")
     say(name, f"fetching {package}")
     store = kernel_store(cache)
     store.mkdir(parents=True, exist_ok=True)
@@ -158,6 +161,7 @@ def fetch_kernel(name, pattern, cache, log):
         out = tmp / "out"
         out.mkdir()
         extract_boot(deb, out)
+        cached.record(out / "vmlinuz")
         (out / "package.json").write_text(json.dumps({"package": package, "version": version}) + "\n")
         final = store / package
         if final.exists():
@@ -317,7 +321,7 @@ def initramfs(cache, files):
     store = Path(cache) / "qemu" / "initramfs"
     store.mkdir(parents=True, exist_ok=True)
     target = store / f"{h.hexdigest()[:24]}.cpio.gz"
-    if target.is_file():
+    if cached.intact(target):
         os.utime(target)
         return target
     fd, tmp = tempfile.mkstemp(prefix=".initramfs-", dir=store)
@@ -325,6 +329,7 @@ def initramfs(cache, files):
         with os.fdopen(fd, "wb") as f:
             f.write(gzip.compress(cpio_newc(files), compresslevel=6, mtime=0))
         os.replace(tmp, target)
+        cached.record(target)
     except BaseException:
         os.unlink(tmp)
         raise
@@ -337,6 +342,7 @@ def prune(store, keep, most=8):
     old = sorted((p for p in store.glob("*.cpio.gz") if p != keep), key=lambda p: p.stat().st_mtime)
     for p in old[:max(0, len(old) - most + 1)]:
         p.unlink(missing_ok=True)
+        cached.sidecar(p).unlink(missing_ok=True)
 
 
 # ---- booting ------------------------------------------------------------
@@ -412,7 +418,7 @@ def boot(name, arch, kernel, initrd, args_b64, run_limit, console_log):
                 # own delays: the trace is complete, that is enough.
                 break
             if booted is None and now > arch.boot_limit_s:
-                raise miss_with_log(f"did not boot within {arch.boot_limit_s} s", console, console_log)
+                raise miss_with_log(f"did not boot within {arch.boot_limit_s} s", console, console_log, early=True)
             if booted is not None and now - booted > run_limit:
                 raise miss_with_log(f"hung: no power-off {run_limit:.0f} s after boot", console,
                                     console_log)
@@ -425,10 +431,11 @@ def boot(name, arch, kernel, initrd, args_b64, run_limit, console_log):
         Path(console_log).write_bytes(log_text + (b"\n--- qemu ---\n" + qemu_out.encode() if qemu_out else b""))
         if b"Kernel panic" in log_text:
             line = next((l for l in log_text.decode(errors="replace").splitlines() if "Kernel panic" in l), "")
-            raise guest.Miss(f"the kernel panicked: {line.strip()}", console_log)
+            raise guest.Miss(f"the kernel panicked{'' if booted else ' while booting'}: {line.strip()}",
+                             console_log, early=booted is None)
         if booted is None:
             raise guest.Miss(f"QEMU exited ({proc.returncode}) before the guest booted: "
-                             f"{(qemu_out.strip().splitlines() or ['see the log'])[-1]}", console_log)
+                             f"{(qemu_out.strip().splitlines() or ['see the log'])[-1]}", console_log, early=True)
         data, why = unframe(results.read_bytes() if results.exists() else b"")
         if data is None:
             raise guest.Miss(why, console_log)
@@ -447,12 +454,31 @@ def console_problems(log):
     return found[:10]
 
 
-def miss_with_log(reason, console, console_log):
+def miss_with_log(reason, console, console_log, early=False):
     try:
         shutil.copyfile(console, console_log)
     except OSError:
         Path(console_log).write_text("(no console output)\n")
-    return guest.Miss(reason, console_log)
+    return guest.Miss(reason, console_log, early)
+
+
+def boot_retrying(name, arch, kernel, initrd, args_b64, run_limit, console_log, tries=BOOT_TRIES):
+    """boot(), again when the guest died before the cases started (a boot
+    that fails now and then under TCG must not drop the kernel from a
+    matrix); (data, boot_s, run_s, retries), each retry's reason and log in
+    retries.  A failure once the cases run is the kernel's and not retried."""
+    retries = []
+    for attempt in range(1, tries + 1):
+        try:
+            return (*boot(name, arch, kernel, initrd, args_b64, run_limit, console_log), retries)
+        except guest.Miss as miss:
+            if not miss.early or attempt == tries:
+                miss.retries = retries
+                raise
+            kept = Path(console_log).with_name(f"{Path(console_log).stem}-try{attempt}.log")
+            shutil.move(console_log, kept)
+            retries.append({"attempt": attempt, "reason": miss.reason, "log": str(kept)})
+            say(name, f"boot {attempt} failed before the cases started ({miss.reason}): booting again")
 
 
 def tools(arch):
@@ -485,6 +511,28 @@ def run_for(name, arch, pattern):
     return run
 
 
+def provision_for(name, arch):
+    """In the order each step needs the one before: the foreign architecture
+    (apt must know it before a kernel image or Criterion of it is looked
+    up), the cross compiler and its C library, the emulator, the target's
+    Criterion and static busybox and bash."""
+    def provision(cache):
+        why = f"the {name} kernel"
+        if arch != X86_64:
+            cross.ensure_toolchain(arch.deb_arch, arch.triplet, why)
+        debs.ensure(tools(arch), why)
+        if arch != X86_64:
+            cross.sysroot(cache, arch.deb_arch, arch.triplet, why)
+            for package, member in foreign_tools(arch):
+                cross.deb_file(cache, package, member, why)
+    return provision
+
+
+def foreign_tools(arch):
+    return [(f"busybox-static:{arch.deb_arch}", "/bin/busybox"),
+            (f"bash-static:{arch.deb_arch}", "/bin/bash-static")]
+
+
 def guest_programs(ctx, name, arch):
     """(bindir, area binaries, busybox, bash, library root) built for the
     guest's architecture: the host's own for x86_64, a cross build for
@@ -495,13 +543,12 @@ def guest_programs(ctx, name, arch):
     why = f"the {name} kernel"
     bindir, root = cross.build(ctx.cache, arch.deb_arch, arch.cpu, arch.triplet, why)
     binaries = [bindir / Path(b).name for b in ctx.binaries]
-    busybox = cross.deb_file(ctx.cache, f"busybox-static:{arch.deb_arch}", "/bin/busybox", why)
-    bash = cross.deb_file(ctx.cache, f"bash-static:{arch.deb_arch}", "/bin/bash-static", why)
+    busybox, bash = (cross.deb_file(ctx.cache, package, member, why) for package, member in foreign_tools(arch))
     return bindir, binaries, busybox, bash, root
 
 
 def run_kernel(ctx, name, arch, pattern):
-    debs.ensure(tools(arch), f"the {name} kernel")
+    provision_for(name, arch)(ctx.cache)
     logdir = Path(ctx.logdir)
     console_log = logdir / f"{name}-console.log"
     kernel = fetch_kernel(name, pattern, ctx.cache, console_log)
@@ -511,8 +558,9 @@ def run_kernel(ctx, name, arch, pattern):
     scale = arch.time_scale
     args = base64.b64encode(f"{jobs}\n{scale}\n{ctx.filter or ''}\n".encode()).decode()
     say(name, f"booting {kernel['package']} {kernel['version']}")
-    data, boot_s, run_s = boot(name, arch, kernel["vmlinuz"], initrd, args,
-                               collect.run_bound(ctx.binaries, jobs, scale) + 60, console_log)
+    data, boot_s, run_s, retries = boot_retrying(name, arch, kernel["vmlinuz"], initrd, args,
+                                                 collect.run_bound(ctx.binaries, jobs, scale) + 60,
+                                                 console_log)
     out = Path(tempfile.mkdtemp(prefix="ipcproof-qemu-out-"))
     try:
         untar(data, out)
@@ -530,12 +578,12 @@ def run_kernel(ctx, name, arch, pattern):
         shutil.rmtree(out, ignore_errors=True)
     facts.update(package=kernel["package"], package_version=kernel["version"],
                  emulator=" ".join([arch.qemu, *arch.machine_args]), time_scale=scale,
-                 boot_s=boot_s, run_s=run_s, run_time_s=run_s, boot_log=str(console_log),
+                 boot_s=boot_s, run_s=run_s, run_time_s=run_s, boot_log=str(console_log), boot_retries=retries,
                  console_problems=console_problems(console_log))
     return raw, runs, facts
 
 
 def targets():
     return {name: Target(name, "qemu", ready_for(arch), run_for(name, arch, pattern),
-                         {"arch": arch.deb_arch, "pattern": pattern})
+                         {"arch": arch.deb_arch, "pattern": pattern}, provision_for(name, arch))
             for name, (arch, pattern) in SERIES.items()}

@@ -14,6 +14,10 @@ from typing import Callable
 from .errors import UserError
 
 
+def nothing_to_install(cache):
+    pass
+
+
 @dataclass
 class Target:
     name: str
@@ -21,6 +25,9 @@ class Target:
     ready: Callable[[], tuple]
     run: Callable[..., tuple]
     params: dict = field(default_factory=dict)
+    # provision(cache) installs and unpacks everything the kernel needs, in
+    # the order it needs it; run() calls it first, a test can call it alone.
+    provision: Callable = nothing_to_install
 
 
 KINDS = ("host", "uml", "gvisor", "qemu", "ssh")

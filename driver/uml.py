@@ -240,8 +240,12 @@ def memory_dir(work):
     return Path(tempfile.mkdtemp(prefix="ipcproof-uml-mem-", dir=shm if os.access(shm, os.W_OK) else work))
 
 
-def run(ctx):
+def provision(cache):
     debs.ensure([PACKAGE], "the uml kernel")
+
+
+def run(ctx):
+    provision(ctx.cache)
     name = "uml"
     log = Path(ctx.logdir) / "uml-boot.log"
     log.write_bytes(b"")
@@ -276,4 +280,4 @@ def run(ctx):
 
 
 def targets():
-    return {"uml": Target("uml", "uml", ready, run)}
+    return {"uml": Target("uml", "uml", ready, run, provision=provision)}

@@ -10,12 +10,32 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from driver import build  # noqa: E402
+from driver import build, debs, targets  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def bindir():
     return build.build()
+
+
+@pytest.fixture(scope="session")
+def provision():
+    """provision(kernel): installs what that kernel needs, as a run would.
+    A test that needs a tool gets it itself, so that any test passes alone,
+    in any order, on a machine where nothing was installed before."""
+    done = set()
+
+    def ensure(name):
+        if name not in done:
+            targets.known()[name].provision(build.CACHE)
+            done.add(name)
+    return ensure
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    debs.ensure(["chromium", "fonts-wqy-zenhei"], "the browser tests")
+    return shutil.which("chromium")
 
 
 @pytest.fixture(scope="session")

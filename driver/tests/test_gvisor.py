@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, alive, fixtures_inside, ipcproof, processes_naming
-from driver import catalog, debs, guest, gvisor, procs
+from driver import catalog, guest, gvisor, procs
 
 
 @pytest.fixture(scope="module")
-def tools():
-    debs.ensure([gvisor.PACKAGE], "the gVisor tests")
+def tools(provision):
+    provision("gvisor")
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,8 @@ def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
     assert [p for p in seen if os.path.exists(f"/tmp/criterion_{p}.sock")] == []
 
 
-def test_a_kernel_image_whose_download_fails_is_a_missed_kernel(tmp_path, bindir):
+def test_a_kernel_image_whose_download_fails_is_a_missed_kernel(tmp_path, bindir, provision):
+    provision("debian-6.1")   # QEMU itself is there: the download is what fails
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "apt-get").write_text("#!/bin/sh\necho 'E: Failed to fetch linux-image (404 Not Found)' >&2\nexit 100\n")

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, alive, ipcproof
-from driver import build, catalog, debs, guest, procs, qemu, results
+from driver import build, catalog, guest, procs, qemu, results
 
 KERNEL = "debian-6.12"
 CACHE = build.CACHE
 
 
 @pytest.fixture(scope="module")
-def tools():
-    debs.ensure(qemu.tools(qemu.X86_64), "the QEMU tests")
+def tools(provision):
+    provision(KERNEL)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,8 @@ def test_every_pipe_case_has_a_status_and_matches_the_catalog(pipe_run):
     ("debian-6.12-rt", r"6\.12\.\d+\+deb12-rt-amd64", "x86_64"),
     ("debian-6.1-arm64", r"6\.1\.0-\d+-arm64", "aarch64"),
 ], ids=["debian-6.1", "debian-6.12-rt", "debian-6.1-arm64"])
-def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, bindir, tools, tmp_path):
+def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, bindir, provision, tmp_path):
+    provision(name)
     code, _, stderr = ipcproof("run", "--kernels", name, "--areas", "pipe", "--no-build", "--out", tmp_path)
     doc = json.loads((tmp_path / "results.json").read_text())
     [kernel] = doc["kernels"]

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, alive, fixtures_inside, ipcproof, processes_naming
-from driver import catalog, debs, guest, procs, results, uml
+from driver import catalog, guest, procs, results, uml
 
 
 @pytest.fixture(scope="module")
-def tools():
-    debs.ensure([uml.PACKAGE], "the UML tests")
+def tools(provision):
+    provision("uml")
 
 
 @pytest.fixture(scope="module")
