@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, catalog, collect
+from . import build, catalog, collect, session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def main(argv=None):
             f"{args.area}: the binaries alone": timed(
                 lambda: [subprocess.run([str(b), f"--jobs={args.jobs}"], **quiet) for b in binaries], args.repeat),
             f"{args.area}: through the driver": timed(
-                lambda: [collect.run_binary(b, args.jobs) for b in binaries], args.repeat),
+                lambda: session.on_host(binaries, args.jobs), args.repeat),
             f"./ipcproof run --areas {','.join(areas)}": timed(
                 lambda: subprocess.run([str(ROOT / "ipcproof"), "run", "--no-build", "--areas", ",".join(areas),
                                         "--out", str(Path(tmp) / "out")], **quiet), args.repeat),

@@ -8,7 +8,6 @@ each CPU model asked for.
 
 Not a test (it takes minutes); its figures go in closing notes."""
 import argparse
-import base64
 import dataclasses
 import os
 import statistics
@@ -17,21 +16,31 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import build, guest, procs, qemu
+from . import build, procs, runner
+from .acquire import images, initramfs
+from .errors import Miss
 from .flake import HOG
+from .kernels import qemu, qemu_boot
 
 
 def one_boot(name, arch, kernel, initrd, log):
     """('ok', boot seconds) or (the failure, its first telling line)."""
-    args = base64.b64encode(b"1\n1\nipcproof-bootloop-selects-nothing\n").decode()
     try:
-        _, boot_s, _ = qemu.boot(name, arch, kernel["vmlinuz"], initrd, args, 120, log)
+        _, boot_s, _ = qemu_boot.boot(name, arch, kernel["vmlinuz"], initrd, 120, log)
         return "ok", boot_s
-    except guest.Miss as miss:
+    except Miss as miss:
         text = Path(log).read_text(errors="replace") if Path(log).exists() else ""
         first = next((line.strip() for line in text.splitlines()
                       if any(w in line for w in ("BUG:", "Oops", "RIP:", "panic", "WARNING:"))), "")
         return miss.reason, first
+
+
+def boot_only_initrd(bindir, arch, logdir):
+    """The real initramfs with a plan of no step: a boot is all there is."""
+    programs = runner.programs(bindir, [])
+    base = initramfs.initramfs(build.CACHE, qemu.guest_files(programs, arch, "/bin/busybox", "/bin/bash"))
+    plan = runner.script([], qemu.GUEST_BIN, qemu.GUEST_OUT)
+    return qemu.with_texts(base, {"plan.sh": plan}, logdir / f"{arch.deb_arch}.initrd")
 
 
 def main(argv=None):
@@ -39,20 +48,18 @@ def main(argv=None):
     ap.add_argument("--kernels", default="debian-6.1,debian-6.12,debian-6.12-rt")
     ap.add_argument("--boots", type=int, default=20)
     ap.add_argument("--cpus", default="max", help="QEMU -cpu models, comma-separated")
-    ap.add_argument("--memory", type=int, default=qemu.MEMORY_MB)
+    ap.add_argument("--memory", type=int, default=qemu_boot.MEMORY_MB)
     ap.add_argument("--hogs", type=int, default=os.cpu_count() or 1, help="busy processes (default: one per core)")
     args = ap.parse_args(argv)
     bindir = build.build()
-    binaries = [bindir / a for a in ("pipe", "fifo", "mmap", "ipc") if (bindir / a).exists()]
     hogs = [subprocess.Popen(["sh", "-c", HOG], start_new_session=True) for _ in range(args.hogs)]
-    qemu.MEMORY_MB = args.memory
+    qemu_boot.MEMORY_MB = args.memory
     logdir = Path(tempfile.mkdtemp(prefix="ipcproof-bootloop-"))
     try:
         for name in args.kernels.split(","):
             base, pattern = qemu.SERIES[name]
-            kernel = qemu.fetch_kernel(name, pattern, build.CACHE, logdir / "fetch.log")
-            files = qemu.guest_files(bindir, binaries, base, "/bin/busybox", "/bin/bash")
-            initrd = qemu.initramfs(build.CACHE, files)
+            kernel = images.fetch_kernel(name, pattern, build.CACHE, logdir / "fetch.log")
+            initrd = boot_only_initrd(bindir, base, logdir)
             for cpu in args.cpus.split(","):
                 machine = tuple(cpu if prev == "-cpu" else a
                                 for prev, a in zip(("",) + base.machine_args, base.machine_args))

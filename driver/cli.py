@@ -1,13 +1,11 @@
-"""The `ipcproof` command line."""
+"""The `ipcproof` command line: parsing, and one small function a command."""
 import argparse
 import os
-import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from types import SimpleNamespace
 
-from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, procs, prove, report_html, report_junit, report_kcidb, report_md, results, targets
+from . import bench, build, catalog, diff, divergences, kernels, merge, fsutil, procs, prove, reports, results
+from . import runner, session
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -30,11 +28,20 @@ def area_binaries(bindir, areas, named):
     return found
 
 
-def write_reports(doc, out):
-    rendered = {out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc),
-                out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc),
-                out / "kcidb.json": report_kcidb.render(doc)}
-    fsutil.write_all(rendered)
+def chosen_areas(text):
+    areas = [a.strip() for a in text.split(",")] if text else list(catalog.AREAS)
+    unknown = [a for a in areas if a not in catalog.AREAS]
+    if unknown:
+        raise UserError(f"unknown area {unknown[0]!r}; known: {', '.join(catalog.AREAS)}")
+    return areas
+
+
+def checked_catalog():
+    claims = catalog.load()
+    problems = catalog.problems(claims)
+    if problems:
+        raise UserError(f"the catalog is inconsistent: {problems[0]}")
+    return claims
 
 
 def why_missing(run):
@@ -43,77 +50,37 @@ def why_missing(run):
     return f"the {run['binary']} binary exited {run['exit_code']} without reporting this case"
 
 
-def run_target(target, ctx):
-    """(kernel facts, entries-to-be, runs) for one target; a Miss becomes a
-    kernel marked as missed, with no results."""
-    print(f"ipcproof: {target.name}: starting", file=sys.stderr)
-    try:
-        try:
-            raw, ran, kernel = target.run(ctx)
-        except UserError as e:
-            # As root, what a kernel could not get (a package, a sysroot, a
-            # cross build) costs that kernel, not the others' results; an
-            # ordinary user gets the apt-get line.
-            if os.geteuid() != 0:
-                raise
-            raise guest.Miss(str(e)) from None
-    except guest.Miss as miss:
-        print(f"ipcproof: {target.name}: miss: {miss.reason}", file=sys.stderr)
-        kernel = {"id": target.name, "runner": target.runner, "status": "miss",
-                  "miss_reason": miss.reason, "log": str(miss.log or ""), "boot_retries": miss.retries}
-        return kernel, {}, []
-    kernel.setdefault("status", "ran")
-    print(f"ipcproof: {target.name}: done ({len(raw)} results)", file=sys.stderr)
-    return kernel, raw, ran
+def assemble(outcomes, claims, divs, filtered):
+    """results.json from every kernel's outcome of a case plan."""
+    kernels_, entries, runs = [], [], []
+    for o in outcomes:
+        kernels_.append(o.kernel)
+        if o.kernel["status"] == "miss":
+            continue
+        ran = [{"binary": r.get("step"), **{k: v for k, v in r.items() if k != "step"}} for r in o.runs]
+        raw = {case: item for by_case in o.raw.values() for case, item in by_case.items()}
+        missing = {} if filtered else {r["binary"]: why_missing(r) for r in ran}
+        entries += divergences.apply(divs, o.kernel, results.entries(claims, raw, o.kernel["id"], missing))
+        runs += [dict(r, kernel=o.kernel["id"]) for r in ran]
+    return results.document(kernels_, claims, entries, runs)
 
 
 def cmd_run(args):
-    chosen = targets.resolve(args.kernels)
-    areas = [a.strip() for a in args.areas.split(",")] if args.areas else list(catalog.AREAS)
-    unknown = [a for a in areas if a not in catalog.AREAS]
-    if unknown:
-        raise UserError(f"unknown area {unknown[0]!r}; known: {', '.join(catalog.AREAS)}")
+    chosen = kernels.resolve(args.kernels)
+    areas = chosen_areas(args.areas)
     out = fsutil.output_dir(args.out)
-    claims = catalog.load()
-    problems = catalog.problems(claims)
-    if problems:
-        raise UserError(f"the catalog is inconsistent: {problems[0]}")
-    divs = divergences.load()
+    claims, divs = checked_catalog(), divergences.load()
     bindir = build.bindir() if args.no_build else build.build()
-    logdir = out / "logs"
-    logdir.mkdir(exist_ok=True)
-    ctx = SimpleNamespace(bindir=bindir, binaries=area_binaries(bindir, areas, bool(args.areas)),
-                          jobs=args.jobs or os.cpu_count() or 1, logdir=logdir, filter=args.filter,
-                          cache=build.CACHE)
-    procs.become_subreaper()
-    pool = ThreadPoolExecutor(max_workers=min(len(chosen), os.cpu_count() or 1))
-    try:
-        futures = [pool.submit(run_target, t, ctx) for t in chosen]
-        # Waits in short slices: a signal may land on a worker thread, and
-        # only the main thread, awake, turns it into KeyboardInterrupt.
-        while wait(futures, timeout=0.2).not_done:
-            pass
-        done = [f.result() for f in futures]
-    except KeyboardInterrupt:
-        # The runs' processes are in sessions of their own: the terminal's
-        # SIGINT reached only this one, so they are killed here, which also
-        # frees the threads waiting on them.
-        procs.sweep()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    kernels, entries, runs = [], [], []
-    for kernel, raw, ran in done:
-        kernels.append(kernel)
-        if kernel["status"] == "miss":
-            continue
-        missing = {} if args.filter else {r["binary"]: why_missing(r) for r in ran}
-        entries += divergences.apply(divs, kernel, results.entries(claims, raw, kernel["id"], missing))
-        runs += [dict(r, kernel=kernel["id"]) for r in ran]
-    doc = results.document(kernels, claims, entries, runs)
-    write_reports(doc, out)
+    binaries = area_binaries(bindir, areas, bool(args.areas))
+    ctx = session.Context(bindir, fsutil.log_dir(out), build.CACHE, args.jobs or os.cpu_count() or 1)
+
+    def steps(kernel, scale):
+        jobs = min(ctx.jobs, kernel.params.get("cpus", ctx.jobs))
+        return runner.case_steps(binaries, jobs, scale, args.filter)
+    doc = assemble(session.run(chosen, steps, ctx), claims, divs, bool(args.filter))
+    reports.write(doc, out)
     counts = {}
-    for r in entries:
+    for r in doc["results"]:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     missed = results.missed(doc)
     print(f"ipcproof: {', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'no results'}"
@@ -125,7 +92,7 @@ def cmd_run(args):
 def cmd_report(args):
     doc = results.load(args.results)
     out = fsutil.output_dir(args.out)
-    write_reports(doc, out)
+    reports.write(doc, out)
     print(f"ipcproof: report: {out / 'report.html'}", file=sys.stderr)
     return 0
 
@@ -133,7 +100,7 @@ def cmd_report(args):
 def cmd_merge(args):
     doc = merge.merge(args.inputs)
     out = fsutil.output_dir(args.out)
-    write_reports(doc, out)
+    reports.write(doc, out)
     print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
           f"report: {out / 'report.html'}", file=sys.stderr)
     return 0 if results.all_matched(doc) else 1
@@ -150,36 +117,35 @@ def cmd_diff(args):
 
 
 def cmd_claims(args):
-    claims = catalog.load()
-    for c in claims:
-        if args.area and c["area"] != args.area:
-            continue
-        print(f"{c['id']:48} {c['note_verdict']:8} {', '.join(c['cases'])}")
+    for c in catalog.load():
+        if not args.area or c["area"] == args.area:
+            print(f"{c['id']:48} {c['note_verdict']:8} {', '.join(c['cases'])}")
     return 0
 
 
 def cmd_kernels(args):
-    for name, target in targets.known().items():
-        ok, why = target.ready()
+    for name, kernel in kernels.known().items():
+        ok, why = kernel.ready()
         print(f"{name:16} {'ready' if ok else 'not ready':10} {why}")
-    for module in targets.kinds():
+    for module in kernels.kinds():
         if hasattr(module, "NAME_HELP"):
             ok, why = module.ready()
             print(f"{module.NAME_HELP:16} {'ready' if ok else 'not ready':10} {why}")
     return 0
 
 
-def parser():
-    p = argparse.ArgumentParser(prog="ipcproof", description="Linux IPC conformance: the notes' claims, checked.")
-    sub = p.add_subparsers(dest="command", required=True)
+def add_run(sub):
     run = sub.add_parser("run", help="build, run every case on the kernels, write the reports")
-    run.add_argument("--kernels", default="host", help="comma-separated targets (default: host)")
+    run.add_argument("--kernels", default="host", help="comma-separated kernels (default: host)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: reports/latest)")
     run.add_argument("--areas", help="comma-separated areas (default: all)")
     run.add_argument("--filter", help="Criterion pattern, e.g. 'pipe/read*'")
     run.add_argument("--jobs", type=int, help="concurrent cases (default: the number of cores)")
     run.add_argument("--no-build", action="store_true", help="use the binaries already built")
     run.set_defaults(func=cmd_run)
+
+
+def add_results_commands(sub):
     rep = sub.add_parser("report", help="write the reports again from a results.json")
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, required=True)
@@ -192,37 +158,40 @@ def parser():
     di.add_argument("old")
     di.add_argument("new")
     di.set_defaults(func=cmd_diff)
+
+
+def add_other_commands(sub):
     be = sub.add_parser("bench", help="measure the IPC mechanisms; verdicts on the notes' speed rankings")
     bench.add_arguments(be)
     be.set_defaults(func=bench.cmd_bench)
     pv = sub.add_parser("prove", help="run the cases under each injected fault; report which faults they catch")
-    pv.add_argument("--out", type=Path, default=prove.DEFAULT_OUT, help="output directory (default: reports/prove)")
-    pv.add_argument("--faults", help="comma-separated fault names (default: all)")
+    prove.add_arguments(pv)
     pv.set_defaults(func=prove.run)
     cl = sub.add_parser("claims", help="list the claims catalog")
     cl.add_argument("--area")
     cl.set_defaults(func=cmd_claims)
     ke = sub.add_parser("kernels", help="list the kernels and whether they can run here")
     ke.set_defaults(func=cmd_kernels)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="ipcproof", description="Linux IPC conformance: the notes' claims, checked.")
+    sub = p.add_subparsers(dest="command", required=True)
+    add_run(sub)
+    add_results_commands(sub)
+    add_other_commands(sub)
     return p
-
-
-def interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    # Handled even where SIGINT came in ignored (a background job); SIGTERM,
-    # a cancelled CI job, is the same as Ctrl-C.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, interrupt)
+    session.install_signals()
     try:
         return args.func(args)
     except UserError as e:
         print(f"ipcproof: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except session.Interrupted as stop:
         procs.sweep()
         print("ipcproof: interrupted; nothing left running", file=sys.stderr)
-        return 130
+        return 128 + stop.signum

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from . import build, catalog, collect, procs
+from . import build, catalog, procs, session
 
 HOG = "while :; do :; done"
 
@@ -26,18 +26,18 @@ def main(argv=None):
     args = ap.parse_args(argv)
     bindir = build.build()
     binaries = [bindir / a for a in catalog.AREAS if (bindir / a).exists()]
+    claimed = [c for c in catalog.claim_of_case(catalog.load()) if c.split("/")[0] in {b.name for b in binaries}]
     hogs = [subprocess.Popen(["sh", "-c", HOG], start_new_session=True) for _ in range(args.hogs)]
     bad, walls, counts = [], [], 0
     try:
         for i in range(args.runs):
             start = time.monotonic()
-            for binary in binaries:
-                got, facts = collect.run_binary(binary, args.jobs)
-                counts += len(got)
-                missing = set(facts["cases"]) - set(got)
-                bad += [(i, case, "no result", "") for case in sorted(missing)]
-                bad += [(i, case, r["status"], r["message"]) for case, r in got.items()
-                        if r["status"] not in ("pass", "skip")]
+            outcome = session.on_host(binaries, args.jobs)
+            got = {case: r for by_case in outcome.raw.values() for case, r in by_case.items()}
+            counts += len(got)
+            bad += [(i, case, "no result", "") for case in sorted(set(claimed) - set(got))]
+            bad += [(i, case, r["status"], r["message"]) for case, r in got.items()
+                    if r["status"] not in ("pass", "skip")]
             walls.append(time.monotonic() - start)
             print(f"run {i + 1}/{args.runs}: {walls[-1]:.2f} s, {len(bad)} unexpected so far",
                   file=sys.stderr, flush=True)

@@ -42,3 +42,42 @@ def write_all(files):
     """{path: text}: every file rendered first, then each put in place."""
     for path, text in files.items():
         write_atomic(path, text)
+
+
+LOG_CAP = 16 << 20   # a case that prints without end does not fill the disk
+
+
+def log_dir(out, name="logs"):
+    """OUT/logs, made by this run or refused when it is a symlink: another
+    user who can plant one must not redirect the logs of a root run."""
+    logs = Path(out) / name
+    try:
+        logs.mkdir(exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {logs}: {e.strerror}") from None
+    if logs.is_symlink() or not logs.is_dir():
+        raise UserError(f"{logs} is a symlink or not a directory; refusing to write logs through it")
+    return logs
+
+
+def write_log(path, data):
+    """Writes bytes to a log without following a symlink planted in its
+    place, at most LOG_CAP of them."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise UserError(f"cannot write the log {path}: {e.strerror}") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data[:LOG_CAP])
+        if len(data) > LOG_CAP:
+            f.write(f"\n[ipcproof: log cut at {LOG_CAP} bytes of {len(data)}]\n".encode())
+
+
+def copy_log(src, dest):
+    """A log the kernel left, copied as write_log writes; none, nothing."""
+    try:
+        with open(src, "rb") as f:
+            data = f.read(LOG_CAP + 1)
+    except OSError:
+        return
+    write_log(dest, data)

@@ -2,9 +2,30 @@
 import ctypes
 import os
 import signal
+import subprocess
+import threading
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+# Set once a run is being stopped (a signal): no new process may start after
+# the sweep that ends the ones running.
+STOPPING = threading.Event()
+
+
+class Stopped(Exception):
+    """A process was not started because the run is being stopped."""
+
+
+def popen(cmd, **kw):
+    """subprocess.Popen in a session of its own, refused once stopping."""
+    if STOPPING.is_set():
+        raise Stopped(cmd[0])
+    proc = subprocess.Popen(cmd, start_new_session=True, **kw)
+    if STOPPING.is_set():
+        sweep(proc.pid)
+        proc.wait()
+        raise Stopped(cmd[0])
+    return proc
 
 
 def become_subreaper():

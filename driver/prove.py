@@ -13,11 +13,10 @@ import datetime
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from . import build, catalog, collect, fsutil, procs, results
+from . import build, catalog, fsutil, kernels, results, runner, session
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "prove"
@@ -40,6 +39,13 @@ def declared_faults(library):
     return out
 
 
+def add_arguments(p):
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: reports/prove)")
+    p.add_argument("--faults", help="comma-separated fault names (default: all)")
+    p.add_argument("--kernel", default="host", help="the kernel the mutants run on (default: host)")
+    p.add_argument("--areas", help="comma-separated areas (default: all)")
+
+
 def choose(faults, wanted):
     if not wanted:
         return faults
@@ -53,21 +59,26 @@ def choose(faults, wanted):
     return [known[n] for n in names]
 
 
-def run_all(binaries, claims, env, jobs):
-    """{case: status} over every area binary, plus the binaries that died
-    or hung as a whole (a catalogued case with no result)."""
+def run_all(where, binaries, claims, env, jobs):
+    """{case: status} over every area binary on where (kernel, ctx), plus the
+    binaries that died or hung as a whole (a catalogued case with no
+    result)."""
+    kernel, ctx = where
+    [outcome] = session.run([kernel], lambda k, scale: [runner.case_step(b, jobs, scale, env=env) for b in binaries],
+                            ctx)
+    if outcome.kernel["status"] == "miss":
+        raise UserError(f"prove: {kernel.name} gave no results: {outcome.kernel['miss_reason']}")
     raw, broken = {}, []
-    for binary in binaries:
-        with tempfile.TemporaryDirectory(prefix="ipcproof-prove-") as tmp:
-            got, facts = collect.run_binary(binary, jobs, env=env, workdir=tmp)
+    claimed = catalog.claim_of_case(claims)
+    for r in outcome.runs:
+        got = outcome.raw.get(r["step"], {})
         raw.update(got)
-        reported = set(got)
-        lost = [c for c in facts["cases"] if c not in reported]
-        if facts["hung"] or lost:
-            broken.append({"binary": facts["binary"], "hung": facts["hung"],
-                           "exit_code": facts["exit_code"], "cases_without_result": len(lost)})
+        lost = [c for c in claimed if c.startswith(f"{r['step']}/") and c not in got]
+        if r["hung"] or lost:
+            broken.append({"binary": r["step"], "hung": r["hung"], "exit_code": r["exit_code"],
+                           "cases_without_result": len(lost)})
     areas = {Path(b).name: "no result" for b in binaries}
-    entries = results.entries(claims, raw, "host", areas)
+    entries = results.entries(claims, raw, kernel.name, areas)
     return {e["case"]: e for e in entries}, broken
 
 
@@ -101,26 +112,28 @@ def judge(fault, clean, faulted, broken, claim_of):
             "broken_binaries": broken}
 
 
-def prove(binaries, library, claims, faults, jobs, progress=None, declared=None):
-    """Runs the cases clean and under each fault; declared (every fault the
-    injector has, default: faults) decides which claims no fault covers."""
+def prove(where, binaries, library, claims, faults, jobs, progress=None, declared=None):
+    """Runs the cases clean and under each fault on where (kernel, ctx);
+    declared (every fault the injector has, default: faults) decides which
+    claims no fault covers."""
     claim_of = catalog.claim_of_case(claims)
     start = time.monotonic()
-    clean, broken = run_all(binaries, claims, None, jobs)
+    clean, broken = run_all(where, binaries, claims, None, jobs)
     if broken:
         raise UserError("the clean run is broken (" + ", ".join(b["binary"] for b in broken)
                         + "): fix it before proving the cases against faults")
     verdicts = []
     for fault in faults:
         t = time.monotonic()
-        env = {"LD_PRELOAD": str(library), "IPCPROOF_FAULT": fault["name"]}
-        faulted, broken = run_all(binaries, claims, env, jobs)
+        # The injector as the kernel sees the bin directory.
+        env = {"LD_PRELOAD": "{bin}/" + Path(library).name, "IPCPROOF_FAULT": fault["name"]}
+        faulted, broken = run_all(where, binaries, claims, env, jobs)
         v = judge(fault, clean, faulted, broken, claim_of)
         if v["red"] and v["unrelated"] and not broken:
             # Once more: an unrelated case that changed by chance (a busy
             # machine) is no evidence against the fault; only a change both
             # runs show is.
-            again, broken = run_all(binaries, claims, env, jobs)
+            again, broken = run_all(where, binaries, claims, env, jobs)
             seen = {c["case"] for c in judge(fault, clean, again, broken, claim_of)["unrelated"]}
             faulted.update({c: clean[c] for c in faulted if c not in seen and c in clean
                             and claim_of.get(c) not in fault["claims"]})
@@ -136,7 +149,7 @@ def prove(binaries, library, claims, faults, jobs, progress=None, declared=None)
     caught = sum(v["caught"] for v in verdicts)
     return {"schema": SCHEMA,
             "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "library": str(library),
+            "kernel": where[0].name, "library": str(library),
             "run_time_s": round(time.monotonic() - start, 1),
             "catch_rate": {"caught": caught, "faults": len(verdicts),
                            "rate": round(caught / len(verdicts), 3) if verdicts else 0.0},
@@ -178,8 +191,7 @@ def render_md(doc):
 def parser():
     p = argparse.ArgumentParser(prog="ipcproof prove",
                                 description="run the cases under each injected fault")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: reports/prove)")
-    p.add_argument("--faults", help="comma-separated fault names (default: all)")
+    add_arguments(p)
     return p
 
 
@@ -211,7 +223,8 @@ def run(args):
         bad = [c for c in f["claims"] if c not in known]
         if bad:
             raise UserError(f"fault {f['name']} targets {bad[0]}, which is not in the catalog")
-    binaries = [Path(bindir) / a for a in catalog.AREAS if (Path(bindir) / a).is_file()]
+    areas = [a.strip() for a in args.areas.split(",")] if args.areas else catalog.AREAS
+    binaries = [Path(bindir) / a for a in areas if (Path(bindir) / a).is_file()]
     if not binaries:
         raise UserError(f"no case binaries in {bindir} (is the build complete?)")
 
@@ -219,8 +232,9 @@ def run(args):
         print(f"ipcproof: prove: {v['name']}: {'caught' if v['caught'] else 'NOT caught'}"
               f" ({v['wall_s']} s)", file=sys.stderr)
 
-    procs.become_subreaper()
-    doc = prove(binaries, library, claims, faults, os.cpu_count() or 1, progress, declared)
+    [kernel] = kernels.resolve(args.kernel)
+    ctx = session.Context(bindir, fsutil.log_dir(out), build.CACHE, os.cpu_count() or 1)
+    doc = prove((kernel, ctx), binaries, library, claims, faults, ctx.jobs, progress, declared)
     fsutil.write_all({out / "prove.json": json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
                       out / "prove.md": render_md(doc)})
     rate = doc["catch_rate"]

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from driver import catalog, targets  # noqa: E402
+from driver import catalog, kernels  # noqa: E402
 from driver.errors import UserError  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def pytest_configure(config):
 
 def kernel_names(config):
     try:
-        return [t.name for t in targets.resolve(config.getoption("--kernels"))]
+        return [t.name for t in kernels.resolve(config.getoption("--kernels"))]
     except UserError as e:
         raise pytest.UsageError(str(e)) from None
 

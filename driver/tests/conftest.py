@@ -10,7 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from driver import build, debs, targets  # noqa: E402
+from driver import build, kernels  # noqa: E402
+from driver.acquire import debs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +28,7 @@ def provision():
 
     def ensure(name):
         if name not in done:
-            targets.known()[name].provision(build.CACHE)
+            kernels.known()[name].provision(build.CACHE)
             done.add(name)
     return ensure
 

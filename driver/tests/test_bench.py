@@ -87,3 +87,12 @@ def test_ipc_bench_rejects_bad_arguments(bindir):
     for args in (["--rounds", "0"], ["--bogus", "1"], ["--only", "carrier-pigeon"], ["--rounds"]):
         done = subprocess.run([str(bindir / "ipc-bench"), *args], capture_output=True, text=True)
         assert done.returncode == 2 and done.stdout == "", args
+
+
+@pytest.mark.parametrize("kernel", ["uml", "gvisor"])
+def test_the_benchmark_runs_on_a_sandboxed_kernel_through_the_same_runner(kernel, provision, bindir, tmp_path):
+    provision(kernel)
+    code = bench.main(["--kernels", kernel, "--out", str(tmp_path), "--no-build", *TINY])
+    [entry] = json.loads((tmp_path / "bench.json").read_text())["kernels"]
+    assert code == 0 and entry["id"] == kernel and entry["status"] == "ran", entry.get("miss_reason")
+    assert set(entry["mechanisms"]) == set(bench.MECHANISMS) and entry["errors"] == {}

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, ipcproof
-from driver import build, cached, cross, debs, guest, qemu
+from driver import build
+from driver.acquire import cached, cross, debs, images
+from driver.errors import Miss
+from driver.kernels import qemu, qemu_boot
 from driver.errors import UserError
 
 KERNEL = "debian-6.12"
@@ -110,9 +113,9 @@ def test_a_truncated_cached_kernel_is_fetched_again_and_boots(tmp_path, bindir, 
     is stood in for by one made from the good image (what is tested is that
     the damage is seen and mended, not apt's download)."""
     provision(KERNEL)
-    good = qemu.fetch_kernel(KERNEL, qemu.SERIES[KERNEL][1], build.CACHE, tmp_path / "fetch.log")
+    good = images.fetch_kernel(KERNEL, qemu.SERIES[KERNEL][1], build.CACHE, tmp_path / "fetch.log")
     cache = tmp_path / "cache"
-    store = qemu.kernel_store(cache) / good["package"]
+    store = images.kernel_store(cache) / good["package"]
     shutil.copytree(Path(good["vmlinuz"]).parent, store)
     (store / "vmlinuz").write_bytes((store / "vmlinuz").read_bytes()[:4096])
     deb = tmp_path / "deb"
@@ -136,16 +139,16 @@ def test_a_truncated_cached_kernel_is_fetched_again_and_boots(tmp_path, bindir, 
 def test_a_boot_that_dies_before_the_cases_is_retried_and_recorded(tmp_path, monkeypatch):
     attempts = []
 
-    def boot(name, arch, kernel, initrd, args, limit, log):
+    def boot(name, arch, kernel, initrd, limit, log):
         attempts.append(1)
         Path(log).write_text(f"boot {len(attempts)}\n")
         if len(attempts) == 1:
-            raise guest.Miss("the kernel panicked while booting: Fatal exception in interrupt", log, early=True)
+            raise Miss("the kernel panicked while booting: Fatal exception in interrupt", log, early=True)
         return b"data", 1.0, 2.0
 
-    monkeypatch.setattr(qemu, "boot", boot)
+    monkeypatch.setattr(qemu_boot, "boot", boot)
     log = tmp_path / "k-console.log"
-    data, boot_s, run_s, retries = qemu.boot_retrying("k", qemu.X86_64, "vmlinuz", "initrd", "", 60, log)
+    data, boot_s, run_s, retries = qemu_boot.boot_retrying("k", qemu.X86_64, "vmlinuz", "initrd", 60, log)
     assert (data, len(attempts)) == (b"data", 2)
     [retry] = retries
     assert retry["attempt"] == 1 and "Fatal exception" in retry["reason"]
@@ -155,22 +158,22 @@ def test_a_boot_that_dies_before_the_cases_is_retried_and_recorded(tmp_path, mon
 def test_a_kernel_that_fails_once_the_cases_run_is_not_retried(tmp_path, monkeypatch):
     attempts = []
 
-    def boot(name, arch, kernel, initrd, args, limit, log):
+    def boot(name, arch, kernel, initrd, limit, log):
         attempts.append(1)
-        raise guest.Miss("hung: no power-off 60 s after boot", log)
+        raise Miss("hung: no power-off 60 s after boot", log)
 
-    monkeypatch.setattr(qemu, "boot", boot)
-    with pytest.raises(guest.Miss) as miss:
-        qemu.boot_retrying("k", qemu.X86_64, "vmlinuz", "initrd", "", 60, tmp_path / "log")
+    monkeypatch.setattr(qemu_boot, "boot", boot)
+    with pytest.raises(Miss) as miss:
+        qemu_boot.boot_retrying("k", qemu.X86_64, "vmlinuz", "initrd", 60, tmp_path / "log")
     assert len(attempts) == 1 and miss.value.retries == []
 
 
 def test_a_kernel_that_never_boots_is_a_miss_after_every_try(tmp_path, monkeypatch):
-    def boot(name, arch, kernel, initrd, args, limit, log):
+    def boot(name, arch, kernel, initrd, limit, log):
         Path(log).write_text("nothing\n")
-        raise guest.Miss("did not boot within 120 s", log, early=True)
+        raise Miss("did not boot within 120 s", log, early=True)
 
-    monkeypatch.setattr(qemu, "boot", boot)
-    with pytest.raises(guest.Miss) as miss:
-        qemu.boot_retrying("k", qemu.X86_64, "vmlinuz", "initrd", "", 60, tmp_path / "log", tries=3)
+    monkeypatch.setattr(qemu_boot, "boot", boot)
+    with pytest.raises(Miss) as miss:
+        qemu_boot.boot_retrying("k", qemu.X86_64, "vmlinuz", "initrd", 60, tmp_path / "log", tries=3)
     assert [r["attempt"] for r in miss.value.retries] == [1, 2]

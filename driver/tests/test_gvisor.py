@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, alive, fixtures_inside, ipcproof, processes_naming
-from driver import catalog, guest, gvisor, procs
+from driver import catalog, procs
+from driver.errors import Miss
+from driver.kernels import gvisor, package_version, sandbox
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def test_pipe_area_runs_in_gvisor(pipe_run):
     # gVisor's uname is its own, not the host's
     assert kernel["release"] != os.uname().release and kernel["release"] == "4.4.0"
     assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
-    assert kernel["package_version"] == gvisor.package_version("runsc")
+    assert kernel["package_version"] == package_version("runsc")
     assert kernel["runsc_version"] and kernel["runsc_version"] in kernel["package_version"]
     assert kernel["platform"] == "ptrace"
     assert 0 < kernel["boot_s"] < 30 and kernel["run_s"] > 0
@@ -96,8 +98,8 @@ def test_a_sandbox_that_cannot_start_the_cases_is_a_miss_with_its_log(tmp_path, 
     (bundle / "config.json").write_text(json.dumps(gvisor.spec(work, work / "out", work / "no-such-script")))
     (work / "out" / "tmp").mkdir(parents=True)
     log = tmp_path / "boot.log"
-    with pytest.raises(guest.Miss) as miss:
-        gvisor.launch("test", gvisor.command(work, bundle), work, 60, log)
+    with pytest.raises(Miss) as miss:
+        sandbox.launch("test", gvisor.command(work, bundle), work, 60, log)
     assert "before running the cases" in miss.value.reason and miss.value.log == log
     assert "no-such-script" in log.read_text(errors="replace")
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
@@ -136,6 +138,6 @@ def test_a_sandbox_that_hangs_is_cut_at_its_limit_and_killed(tmp_path, tools):
     bundle.mkdir()
     (bundle / "config.json").write_text(json.dumps(gvisor.spec(work, work / "out", script)))
     start = time.monotonic()
-    launched, ended, cut = gvisor.launch("test", gvisor.command(work, bundle), work, 2, tmp_path / "log")
+    launched, ended, cut = sandbox.launch("test", gvisor.command(work, bundle), work, 2, tmp_path / "log")
     assert cut and ended > launched and time.monotonic() - start < 30
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]

@@ -4,15 +4,15 @@ import json
 import pytest
 
 from conftest import alive
-from driver import collect
+from driver import collect, session
 
 
 @pytest.fixture(scope="module")
 def fixtures(bindir, tmp_path_factory):
     work = tmp_path_factory.mktemp("fixtures")
-    raw, facts = collect.run_binary(bindir / "harness-fixtures", jobs=2, workdir=work,
-                                    env={"IPCPROOF_CASE_LIMIT": "1.5"})
-    return raw, facts, work
+    outcome = session.on_host([bindir / "harness-fixtures"], 2, env={"IPCPROOF_CASE_LIMIT": "1.5"}, keep=work)
+    facts = {"cases": collect.list_cases(bindir / "harness-fixtures")}
+    return outcome.raw["harness-fixtures"], facts, work / "host"
 
 
 def result(fixtures, name):
@@ -23,7 +23,7 @@ def result(fixtures, name):
 
 def test_every_fixture_reports_one_valid_json_line(fixtures):
     raw, facts, work = fixtures
-    lines = (work / "results.jsonl").read_text().splitlines()
+    lines = (work / "harness-fixtures.jsonl").read_text().splitlines()
     assert len(lines) == len(facts["cases"]) == len(raw)
     for line in lines:
         json.loads(line)
@@ -109,8 +109,8 @@ def test_a_fault_is_recorded_with_its_offset_and_code(fixtures):
 
 
 def test_nothing_is_left_in_the_temp_dir(fixtures):
-    _, _, work = fixtures
-    assert sorted(p.name for p in work.iterdir()) == ["results.jsonl"]
+    _, _, out = fixtures
+    assert not (out / "tmp").exists() and (out / "done").exists()
 
 
 def test_a_skip_carries_its_reason(fixtures):

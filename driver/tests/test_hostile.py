@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import ROOT, alive, fake_build, ipcproof
-from driver import debs, procs
+from driver import procs
+from driver.acquire import debs
 from driver.errors import UserError
 
 
@@ -58,7 +59,10 @@ def case_blocked_in_read(pid, binary):
     return False
 
 
-def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_signal_mid_run_leaves_no_process(sig, tmp_path, bindir):
+    """Ctrl-C, a cancelled CI job, a closed terminal: one path, 128 + the
+    signal, nothing left running."""
     build = fake_build(tmp_path, bindir)
     driver = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--no-build", "--areas", "pipe",
                                "--out", str(tmp_path / "out")],
@@ -72,14 +76,14 @@ def test_ctrl_c_mid_run_leaves_no_process(tmp_path, bindir):
             time.sleep(0.05)
         seen = procs.descendants(driver.pid)
 
-        driver.send_signal(signal.SIGINT)
+        driver.send_signal(sig)
 
         _, stderr = driver.communicate(timeout=30)
     finally:
         if driver.poll() is None:  # a failed test must not leave the run behind
             procs.sweep(driver.pid)
             driver.wait()
-    assert driver.returncode == 130, stderr
+    assert driver.returncode == 128 + sig, stderr
     assert stderr.strip().endswith("ipcproof: interrupted; nothing left running")
     assert [p for p in seen if alive(p)] == []
     assert [p for p in seen if os.path.exists(f"/tmp/criterion_{p}.sock")] == []

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from driver import catalog, collect, prove
+from conftest import ipcproof
+from driver import catalog, prove, session
 from driver.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,12 +70,9 @@ def test_without_a_fault_name_the_library_is_inert(bindir, library, tmp_path):
     """Preloaded with no fault, or one it does not know, every case keeps
     its clean status: a fault is only ever what prove asks for."""
     binary = Path(bindir) / "pipe"
-    (tmp_path / "clean").mkdir()
-    clean, _ = collect.run_binary(binary, 2, workdir=tmp_path / "clean")
-    for i, fault in enumerate(("", "no-such-fault")):
-        (tmp_path / str(i)).mkdir()
-        got, _ = collect.run_binary(binary, 2, env={"LD_PRELOAD": str(library), "IPCPROOF_FAULT": fault},
-                                    workdir=tmp_path / str(i))
+    clean = session.on_host([binary], 2).raw["pipe"]
+    for fault in ("", "no-such-fault"):
+        got = session.on_host([binary], 2, env={"LD_PRELOAD": str(library), "IPCPROOF_FAULT": fault}).raw["pipe"]
         assert {c: r["status"] for c, r in got.items()} == {c: r["status"] for c, r in clean.items()}
 
 
@@ -113,3 +111,16 @@ def test_the_expected_faults_are_still_caught(tmp_path):
     lost = {v["name"]: v["why"] for v in doc["faults"] if not v["caught"]}
     assert lost == {}
     assert done.returncode == 0
+
+
+@pytest.mark.parametrize("kernel", ["uml", "gvisor"])
+def test_prove_runs_on_the_sandboxed_kernels_and_catches_there(kernel, provision, bindir, tmp_path):
+    """The mutants run inside the kernel (the injector preloaded there), so
+    a compatibility layer's cases are proved on it, not on the host."""
+    provision(kernel)
+    code, _, stderr = ipcproof("prove", "--kernel", kernel, "--areas", "pipe", "--faults", "pipe-ends-read-write",
+                               "--out", tmp_path)
+    doc = json.loads((tmp_path / "prove.json").read_text())
+    assert doc["kernel"] == kernel and code == 0, stderr
+    [verdict] = doc["faults"]
+    assert verdict["caught"] and verdict["red"], verdict

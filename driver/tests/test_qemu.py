@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, alive, ipcproof
-from driver import build, catalog, guest, procs, qemu, results
+from driver import build, catalog, procs, results, runner
+from driver.acquire import images, initramfs
+from driver.errors import Miss
+from driver.kernels import qemu, qemu_boot
 
 KERNEL = "debian-6.12"
 CACHE = build.CACHE
@@ -42,7 +45,7 @@ def test_pipe_area_runs_on_the_newest_debian_612_kernel(pipe_run):
     assert kernel["status"] == "ran" and kernel["complete"]
     assert re.fullmatch(r"6\.12\.\d+\+deb12-amd64", kernel["release"])
     assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
-    newest = qemu.newest_package(qemu.SERIES[KERNEL][1])
+    newest = images.newest_package(qemu.SERIES[KERNEL][1])
     assert kernel["package"] == newest
     assert kernel["package_version"] in kernel["version"]  # uname -v names the Debian version
     assert kernel["boot_s"] > 0 and kernel["run_s"] > 0
@@ -79,7 +82,7 @@ def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, bind
     [kernel] = doc["kernels"]
     assert kernel["status"] == "ran" and kernel["complete"], stderr
     assert re.fullmatch(release, kernel["release"]) and kernel["machine"] == machine
-    assert kernel["package"] == qemu.newest_package(qemu.SERIES[name][1])
+    assert kernel["package"] == images.newest_package(qemu.SERIES[name][1])
     if name.endswith("-rt"):
         assert "PREEMPT_RT" in kernel["version"]
     statuses = {r["case"]: r["status"] for r in doc["results"]}
@@ -105,47 +108,48 @@ def test_a_second_run_reuses_the_cached_kernel_and_initramfs(pipe_run, tmp_path)
 
 def test_a_kernel_that_panics_is_a_miss_with_its_boot_log(pipe_run, tmp_path):
     """An initramfs with no /init: the kernel panics ("No working init")."""
-    kernel = qemu.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
+    kernel = images.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
     empty = tmp_path / "empty.cpio.gz"
-    empty.write_bytes(gzip.compress(qemu.cpio_newc({"/etc/hostname": (b"x\n", 0o644)})))
+    empty.write_bytes(gzip.compress(initramfs.cpio_newc({"/etc/hostname": (b"x\n", 0o644)})))
     log = tmp_path / "console.log"
-    with pytest.raises(guest.Miss) as miss:
-        qemu.boot("test", qemu.X86_64, kernel["vmlinuz"], empty, "", 60, log)
+    with pytest.raises(Miss) as miss:
+        qemu_boot.boot("test", qemu.X86_64, kernel["vmlinuz"], empty, 60, log)
     assert "panicked" in miss.value.reason
     assert "Kernel panic" in log.read_text(errors="replace")
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
 
 
 def test_a_kernel_that_does_not_boot_in_time_is_a_miss_and_qemu_is_killed(pipe_run, tmp_path):
-    kernel = qemu.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
+    kernel = images.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
     impatient = dataclasses.replace(qemu.X86_64, boot_limit_s=2)
     log = tmp_path / "console.log"
-    with pytest.raises(guest.Miss) as miss:
-        qemu.boot("test", impatient, kernel["vmlinuz"], kernel["vmlinuz"], "", 60, log)
+    with pytest.raises(Miss) as miss:
+        qemu_boot.boot("test", impatient, kernel["vmlinuz"], kernel["vmlinuz"], 60, log)
     assert miss.value.reason == "did not boot within 2 s" and miss.value.log == log
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
 
 
 def test_a_truncated_results_transfer_is_detected():
     data = os.urandom(5000)
-    frame = (qemu.BEGIN + b" %d %s\n" % (len(data), hashlib.sha256(data).hexdigest().encode())
-             + base64.encodebytes(data) + qemu.END + b"\n")
-    assert qemu.unframe(frame) == (data, None)
-    assert qemu.unframe(frame[:len(frame) // 2])[0] is None
+    frame = (qemu_boot.BEGIN + b" %d %s\n" % (len(data), hashlib.sha256(data).hexdigest().encode())
+             + base64.encodebytes(data) + qemu_boot.END + b"\n")
+    assert qemu_boot.unframe(frame) == (data, None)
+    assert qemu_boot.unframe(frame[:len(frame) // 2])[0] is None
     i = frame.index(b"\n") + 10
     corrupt = frame[:i] + (b"C" if frame[i:i + 1] == b"B" else b"B") + frame[i + 1:]
-    assert qemu.unframe(corrupt)[0] is None
-    assert qemu.unframe(b"")[1] == "the guest sent no results"
+    assert qemu_boot.unframe(corrupt)[0] is None
+    assert qemu_boot.unframe(b"")[1] == "the guest sent no results"
 
 
 def test_the_initramfs_is_a_cpio_archive_busybox_can_read(bindir, tools, tmp_path):
-    files = qemu.guest_files(bindir, [Path(bindir) / "pipe"], qemu.X86_64, "/bin/busybox", "/bin/bash")
+    files = qemu.guest_files([Path(bindir) / "pipe", Path(bindir) / "kernel-info", runner.SCRIPT], qemu.X86_64,
+                             "/bin/busybox", "/bin/bash")
     archive = tmp_path / "a.cpio"
-    archive.write_bytes(qemu.cpio_newc(files))
+    archive.write_bytes(initramfs.cpio_newc(files))
     listing = subprocess.run(["/bin/busybox", "cpio", "-t", "-F", str(archive)], capture_output=True,
                              text=True, check=True).stdout.split()
     for needed in ("init", "bin/busybox", "ipcproof/bin/pipe", "ipcproof/bin/kernel-info",
-                   "ipcproof/guest-run.sh", "lib/x86_64-linux-gnu/libcriterion.so.3",
+                   "ipcproof/bin/runner.sh", "lib/x86_64-linux-gnu/libcriterion.so.3",
                    "lib64/ld-linux-x86-64.so.2"):
         assert needed in listing
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, ipcproof
-from driver import catalog, debs, ssh
+from driver import catalog
+from driver.acquire import debs
+from driver.kernels import ssh_transport as ssh
 
 
 def free_port():
@@ -62,13 +64,13 @@ def sshd(tmp_path_factory):
     remote_tmp.mkdir()
     keygen(base / "host_key")
     keygen(base / "client_key")
-    # A second key whose sessions find a `date` that never returns: the
-    # first thing guest-run.sh calls after kernel-info, i.e. a remote hang.
+    # A second key whose sessions find a `timeout` that never returns: what
+    # the runner starts every step with, i.e. a remote hang.
     keygen(base / "hang_key")
     hangbin = base / "hangbin"
     hangbin.mkdir()
-    (hangbin / "date").write_text("#!/bin/sh\nsleep 987654\n")
-    (hangbin / "date").chmod(0o755)
+    (hangbin / "timeout").write_text("#!/bin/sh\nsleep 987654\n")
+    (hangbin / "timeout").chmod(0o755)
     (base / "authorized_keys").write_text((base / "client_key.pub").read_text() +
                                           f'environment="PATH={hangbin}:/usr/bin:/bin" ' +
                                           (base / "hang_key.pub").read_text())

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, alive, fixtures_inside, ipcproof, processes_naming
-from driver import catalog, guest, procs, results, uml
+from driver import build, catalog, procs, results, session
+from driver.errors import Miss
+from driver.kernels import package_version, sandbox, uml
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +42,8 @@ def test_pipe_area_runs_on_user_mode_linux(pipe_run):
     assert kernel["status"] == "ran" and kernel["complete"] and not kernel["hung"]
     assert kernel["release"] == uml_release() and kernel["release"].startswith("6.1.")
     assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
-    assert kernel["package_version"] == uml.package_version("user-mode-linux")
-    assert 0 < kernel["boot_s"] < uml.BOOT_LIMIT_S and kernel["run_s"] > 0
+    assert kernel["package_version"] == package_version("user-mode-linux")
+    assert 0 < kernel["boot_s"] < sandbox.BOOT_LIMIT_S and kernel["run_s"] > 0
     assert "Power down" in Path(kernel["boot_log"]).read_text(errors="replace")
 
 
@@ -93,8 +95,8 @@ def test_a_uml_that_cannot_start_the_cases_is_a_miss_with_its_log(tmp_path, tool
     log = tmp_path / "boot.log"
     memdir = uml.memory_dir(work)
     try:
-        with pytest.raises(guest.Miss) as miss:
-            uml.launch("test", uml.command(tmp_path / "no-such-init", work), work, 60, log,
+        with pytest.raises(Miss) as miss:
+            sandbox.launch("test", uml.command(tmp_path / "no-such-init", work), work, 60, log,
                        env=dict(os.environ, TMPDIR=str(memdir)))
     finally:
         shutil.rmtree(memdir)
@@ -140,15 +142,30 @@ def test_a_uml_that_hangs_after_boot_is_cut_at_its_limit_and_killed(tmp_path, to
     work = tmp_path / "work"
     work.mkdir()
     init = work / "init"
-    init.write_text(f"#!/bin/sh\ndate +%s.%N > {work / 'started'}\nsleep 1000\n")
+    # the root is read-only: the work dir is mounted back writable, as the
+    # real init does
+    init.write_text(f"#!/bin/sh\nmount -t hostfs -o {work} none {work}\ndate +%s.%N > {work / 'started'}\n"
+                    "sleep 1000\n")
     init.chmod(0o755)
     log = tmp_path / "boot.log"
     memdir = uml.memory_dir(work)
     try:
         start = time.monotonic()
-        launched, ended, cut = uml.launch("test", uml.command(init, work), work, 2, log,
+        launched, ended, cut = sandbox.launch("test", uml.command(init, work), work, 2, log,
                                           env=dict(os.environ, TMPDIR=str(memdir)))
     finally:
         shutil.rmtree(memdir)
     assert cut and ended > launched and time.monotonic() - start < 30
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
+
+
+def test_the_host_root_is_read_only_inside_uml(tmp_path, tools, bindir):
+    """Only the channel's work dir is writable: a case cannot write into the
+    host's /var/tmp (or anywhere else of the host)."""
+    target = Path("/var/tmp") / f"ipcproof-uml-probe-{os.getpid()}"
+    ctx = session.Context(bindir, tmp_path, build.CACHE, 1)
+    with uml.Channel(ctx) as ch:
+        ch.put([], {"probe.sh": f"echo x > {target}; echo $? > {ch.outdir}/code; echo y > {ch.outdir}/mine\n"})
+        ch.run(["sh", f"{ch.bindir}/probe.sh"], 60)
+        code, mine = ((ch.get() / name).read_text().strip() for name in ("code", "mine"))
+    assert not target.exists() and code != "0" and mine == "y"

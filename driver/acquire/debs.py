@@ -9,8 +9,9 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
-from .errors import UserError
+from ..errors import UserError
 
 # Another apt (a second run, a test installing its own tools) may hold the
 # lock: wait for it rather than fail.
@@ -53,6 +54,19 @@ def update(why, again=False):
         done = apt("update", "-qq")
     if done.returncode != 0:
         say(f"warning: apt-get update failed for {why} ({last_line(done)}); going on with the lists apt has")
+
+
+def download(packages, where):
+    """apt-get download of packages into where (apt checks them against the
+    archive's signed lists): (their .deb files, None), or ([], apt's last
+    words) when not every one came."""
+    # apt's download sandbox user writes here: not a 0700 dir.
+    os.chmod(where, 0o755)
+    done = subprocess.run(["apt-get", "download", "-q", *packages], cwd=where, capture_output=True, text=True)
+    found = sorted(Path(where).glob("*.deb"))
+    if done.returncode != 0 or len(found) != len(packages):
+        return [], last_line(done)
+    return found, None
 
 
 def unresolvable(packages):

@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from . import cached, debs
-from .build import cmake_build
-from .errors import UserError
+from ..build import cmake_build
+from ..errors import UserError
 
 TOOLCHAIN = """# Written by ipcproof's driver/cross.py: a cross build for {arch}.
 set(CMAKE_SYSTEM_NAME Linux)
@@ -101,12 +101,9 @@ def unpack(root, packages, why):
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".fetch-", dir=root.parent))
     try:
-        os.chmod(tmp, 0o755)  # apt's download sandbox user writes here
-        done = subprocess.run(["apt-get", "download", "-q", *packages], cwd=tmp, capture_output=True, text=True)
-        found = sorted(tmp.glob("*.deb"))
-        if done.returncode != 0 or len(found) != len(packages):
-            raise UserError(f"{why}: apt-get download {' '.join(packages)} failed: "
-                            f"{(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        found, failed = debs.download(packages, tmp)
+        if failed:
+            raise UserError(f"{why}: apt-get download {' '.join(packages)} failed: {failed}")
         for deb in found:
             subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp / "root")], check=True)
         if root.exists():

@@ -5,8 +5,7 @@ system calls itself (platform ptrace: the only one this runsc has besides
 KVM, which this machine lacks).  The sandbox is an OCI bundle written here:
 the host's root read-only, its own /proc, /dev, /dev/shm and /tmp, and one
 private temp dir of the driver bound read-write at the same path, which
-holds the bin directory, the output directory that guest-run.sh fills and
-the script that runs it.  The cases' temp files (FIFOs, mapped files) live
+holds the bin directory, the plan and the output directory it fills.  The cases' temp files (FIFOs, mapped files) live
 in a tmpfs of the sandbox mounted over the output directory's tmp/, not on
 the host's filesystem.  (`runsc do` would be simpler, but it puts an
 in-memory overlay over the whole root, so nothing written inside reaches
@@ -15,15 +14,13 @@ import json
 import os
 import resource
 import shlex
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from . import collect, debs, guest
-from .targets import Target
-from .uml import (gather, guest_env, inner_script, launch, package_version, say, stage, time_scale,
-                  under_tmp)
+from ..acquire import debs
+from ..runner import passed_on
+from . import Kernel, package_version, say
+from .sandbox import Workdir, launch, under_tmp
 
 PACKAGE = "runsc"
 RUNSC = Path("/usr/bin/runsc")
@@ -61,7 +58,7 @@ def spec(work, out, script, needed=()):
             "user": {"uid": 0, "gid": 0},
             "args": ["/bin/sh", str(script)],
             "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    *(f"{k}={v}" for k, v in guest_env().items())],
+                    *(f"{k}={v}" for k, v in passed_on().items())],
             "cwd": "/",
             "capabilities": {k: CAPABILITIES for k in ("bounding", "effective", "inheritable", "permitted")},
             "rlimits": [{"type": "RLIMIT_NOFILE", "soft": soft, "hard": hard}],
@@ -99,37 +96,29 @@ def provision(cache):
     debs.ensure([PACKAGE], "the gvisor kernel")
 
 
-def run(ctx):
-    provision(ctx.cache)
-    name = "gvisor"
-    log = Path(ctx.logdir) / "gvisor-boot.log"
-    scale, jobs = time_scale(TIME_SCALE), ctx.jobs
-    version, version_text = runsc_version()
-    work = Path(tempfile.mkdtemp(prefix="ipcproof-gvisor-"))
-    try:
-        bindir, out = stage(ctx, work)
-        script = work / "inside.sh"
-        script.write_text("# runs in the gVisor sandbox\n"
-                          + inner_script(work, bindir, out, jobs, scale, ctx.filter))
-        bundle = work / "bundle"
+class Channel(Workdir):
+    def __init__(self, ctx):
+        super().__init__("gvisor")
+        self.log = Path(ctx.logdir) / "gvisor-boot.log"
+
+    def run(self, argv, limit):
+        version, version_text = runsc_version()
+        script = self.work / "inside.sh"
+        script.write_text("# runs in the gVisor sandbox\n" + self.stamped(argv))
+        bundle = self.work / "bundle"
         bundle.mkdir()
-        needed = [guest.SCRIPT.parent, *(p.resolve().parent for p in bindir.iterdir())]
-        (bundle / "config.json").write_text(json.dumps(spec(work, out, script, needed), indent=1))
-        (work / "state").mkdir()   # runsc's own bookkeeping, gone with the work dir
-        cmd = command(work, bundle)
-        log.write_text(f"$ {' '.join(shlex.quote(c) for c in cmd)}\n")
-        say(name, f"starting runsc {version} ({PLATFORM})")
-        launched, ended, cut = launch(name, cmd, work, collect.run_bound(ctx.binaries, jobs, scale), log)
-        try:
-            raw, runs, kernel = gather(name, "gvisor", ctx, work, out, launched, ended, cut)
-        except guest.Miss as miss:
-            raise guest.Miss(miss.reason, log) from None
-        kernel.update(package=PACKAGE, package_version=package_version(PACKAGE), runsc_version=version,
-                      runsc=version_text, platform=PLATFORM, time_scale=scale, boot_log=str(log))
-        return raw, runs, kernel
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        needed = [p.resolve().parent for p in self.bindir.iterdir()]
+        (bundle / "config.json").write_text(json.dumps(spec(self.work, self.outdir, script, needed), indent=1))
+        (self.work / "state").mkdir()   # runsc's own bookkeeping, gone with the work dir
+        cmd = command(self.work, bundle)
+        self.log.write_text(f"$ {' '.join(shlex.quote(c) for c in cmd)}\n")
+        say("gvisor", f"starting runsc {version} ({PLATFORM})")
+        launched, ended, cut = launch("gvisor", cmd, self.work, limit, self.log)
+        boot_s, run_s = self.times(launched, ended)
+        return {"boot_s": boot_s, "run_s": run_s, "hung": cut, "package": PACKAGE,
+                "package_version": package_version(PACKAGE), "runsc_version": version, "runsc": version_text,
+                "platform": PLATFORM, "boot_log": str(self.log)}
 
 
-def targets():
-    return {"gvisor": Target("gvisor", "gvisor", ready, run, provision=provision)}
+def kernels():
+    return {"gvisor": Kernel("gvisor", "gvisor", ready, Channel, provision=provision, time_scale=TIME_SCALE)}

@@ -1,0 +1,107 @@
+"""The one Runner: what runs inside a kernel, as a plan of steps, and reading
+back what the plan left.
+
+Every kernel runs the same plan through the same sh runner (runner.sh): the
+host, UML, gVisor, a QEMU guest with only busybox, a remote over ssh.  A
+kernel's channel only moves the plan and the programs in and the output
+directory out.  A step is one program with its environment and its limit:
+an area's case binary, the benchmark, a case binary under an injected
+fault."""
+import json
+import math
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import catalog, collect
+
+SCRIPT = Path(__file__).resolve().parent / "runner.sh"
+STEP_NAME = re.compile(r"[A-Za-z0-9_.+-]{1,100}")
+
+
+@dataclass
+class Step:
+    name: str                  # also the output files' stem
+    program: str               # a file of the bin directory
+    args: list = field(default_factory=list)
+    env: dict = field(default_factory=dict)   # "{bin}" in a value: the bin directory
+    limit_s: float = 60.0
+
+
+def case_step(binary, jobs, scale, filter_=None, name=None, env=None):
+    """One area binary's cases, bounded so that every case's own limit fits."""
+    area = Path(binary).name
+    cases = len([c for c in catalog.claim_of_case(catalog.load()) if c.startswith(f"{area}/")]) or 100
+    args = [f"--jobs={jobs}", "--short-filename", "--ascii", *([f"--filter={filter_}"] if filter_ else [])]
+    return Step(name or area, area, args, dict(env or {}, IPCPROOF_TIME_SCALE=f"{scale:g}"),
+                collect.binary_bound(cases, jobs, scale))
+
+
+def case_steps(binaries, jobs, scale, filter_=None):
+    return [case_step(b, jobs, scale, filter_) for b in binaries]
+
+
+def passed_on():
+    """The harness's settings a kernel would not inherit from this process."""
+    return {k: os.environ[k] for k in ("IPCPROOF_CASE_LIMIT",) if k in os.environ}
+
+
+def script(steps, bindir, outdir):
+    """The plan as sh: bindir and outdir as the kernel sees them."""
+    q = shlex.quote
+    lines = ["# an ipcproof plan (driver/runner.py)", f"bin={q(str(bindir))}",
+             f". {q(str(Path(bindir) / 'runner.sh'))}", f"begin {q(str(outdir))}"]
+    for s in steps:
+        if not STEP_NAME.fullmatch(s.name):
+            raise ValueError(f"bad step name {s.name!r}")
+        env = {**passed_on(), **{k: str(v).replace("{bin}", str(bindir)) for k, v in s.env.items()}}
+        words = [*(f"{k}={v}" for k, v in env.items()), "--", f"{bindir}/{s.program}", *s.args]
+        lines.append(f"step {q(s.name)} {math.ceil(s.limit_s)} {' '.join(q(w) for w in words)}")
+    lines.append("finish")
+    return "\n".join(lines) + "\n"
+
+
+def bound(steps):
+    """Seconds a whole plan may take inside a kernel."""
+    return 30 + sum(s.limit_s for s in steps)
+
+
+def programs(bindir, steps):
+    """Every file a plan needs from the bin directory: its steps' programs,
+    the peers the cases start, kernel-info, the runner itself."""
+    bindir = Path(bindir)
+    wanted = {bindir / s.program for s in steps} | set(bindir.glob("peer-*")) | {bindir / "kernel-info"}
+    wanted |= {bindir / str(v).split("{bin}/", 1)[1] for s in steps for v in s.env.values() if "{bin}/" in str(v)}
+    return sorted(wanted) + [SCRIPT]
+
+
+def read(outdir, kernel_id, runner):
+    """({step: {case: raw result}}, runs, kernel facts) from an output dir;
+    facts is None when the plan never started."""
+    outdir = Path(outdir)
+    try:
+        facts = json.loads((outdir / "kernel.json").read_text())
+    except (OSError, ValueError):
+        return {}, [], None
+    runs = []
+    for line in read_text(outdir / "runs.jsonl").splitlines():
+        try:
+            runs.append(json.loads(line))
+        except ValueError:
+            pass
+    raw = {r["step"]: collect.parse_lines(outdir / f"{r['step']}.jsonl") for r in runs
+           if isinstance(r, dict) and STEP_NAME.fullmatch(str(r.get("step", "")))}
+    taint = [read_text(outdir / f"taint-{w}").strip() for w in ("before", "after")]
+    kernel = {"id": kernel_id, "runner": runner, **facts, "complete": (outdir / "done").exists()}
+    if taint[1] and taint[1] != taint[0]:
+        kernel["tainted"] = f"{taint[0] or '?'} -> {taint[1]}"
+    return raw, runs, kernel
+
+
+def read_text(path):
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
