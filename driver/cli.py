@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, procs, prove, report_html, report_junit, report_kcidb, report_md, results, targets
+from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, i18n, pages, procs, prove, report_diff, report_junit, report_kcidb, report_md, results, targets
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -30,10 +30,10 @@ def area_binaries(bindir, areas, named):
     return found
 
 
-def write_reports(doc, out):
-    rendered = {out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc),
-                out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc),
-                out / "kcidb.json": report_kcidb.render(doc)}
+def write_reports(doc, out, lang="en"):
+    rendered = {out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc, lang),
+                **{out / name: text for name, text in pages.render(doc, lang).items()},
+                out / "junit.xml": report_junit.render(doc), out / "kcidb.json": report_kcidb.render(doc)}
     fsutil.write_all(rendered)
 
 
@@ -103,7 +103,7 @@ def cmd_run(args):
         entries += divergences.apply(divs, kernel, results.entries(claims, raw, kernel["id"], missing))
         runs += [dict(r, kernel=kernel["id"]) for r in ran]
     doc = results.document(kernels, claims, entries, runs)
-    write_reports(doc, out)
+    write_reports(doc, out, args.lang)
     counts = {}
     for r in entries:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -117,7 +117,7 @@ def cmd_run(args):
 def cmd_report(args):
     doc = results.load(args.results)
     out = fsutil.output_dir(args.out)
-    write_reports(doc, out)
+    write_reports(doc, out, args.lang)
     print(f"ipcproof: report: {out / 'report.html'}", file=sys.stderr)
     return 0
 
@@ -125,14 +125,18 @@ def cmd_report(args):
 def cmd_merge(args):
     doc = merge.merge(args.inputs)
     out = fsutil.output_dir(args.out)
-    write_reports(doc, out)
+    write_reports(doc, out, args.lang)
     print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
           f"report: {out / 'report.html'}", file=sys.stderr)
     return 0 if results.all_matched(doc) else 1
 
 
 def cmd_diff(args):
-    found, notes = diff.changes(diff.load_one(args.old), diff.load_one(args.new))
+    old, new = diff.load_one(args.old), diff.load_one(args.new)
+    found, notes = diff.changes(old, new)
+    if args.out:
+        out = fsutil.output_dir(args.out)
+        fsutil.write_all({out / "diff.html": report_diff.render(old, new, args.old, args.new, args.lang)})
     for line in notes:
         print(f"note: {line}")
     for line in found:
@@ -171,18 +175,23 @@ def parser():
     run.add_argument("--filter", help="Criterion pattern, e.g. 'pipe/read*'")
     run.add_argument("--jobs", type=int, help="concurrent cases (default: the number of cores)")
     run.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    run.add_argument("--lang", choices=i18n.LANGS, default="en", help="language of the report pages (default: en)")
     run.set_defaults(func=cmd_run)
     rep = sub.add_parser("report", help="write the reports again from a results.json")
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, required=True)
+    rep.add_argument("--lang", choices=i18n.LANGS, default="en")
     rep.set_defaults(func=cmd_report)
     me = sub.add_parser("merge", help="combine results from several machines into one report")
     me.add_argument("inputs", nargs="+", help="results.json files or directories holding them")
     me.add_argument("--out", type=Path, required=True)
+    me.add_argument("--lang", choices=i18n.LANGS, default="en")
     me.set_defaults(func=cmd_merge)
     di = sub.add_parser("diff", help="list behaviour changes between two results; exit 1 if any")
     di.add_argument("old")
     di.add_argument("new")
+    di.add_argument("--out", type=Path, help="also write diff.html, the changes as a page, there")
+    di.add_argument("--lang", choices=i18n.LANGS, default="en")
     di.set_defaults(func=cmd_diff)
     be = sub.add_parser("bench", help="measure the IPC mechanisms; verdicts on the notes' speed rankings")
     bench.add_arguments(be)
