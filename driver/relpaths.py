@@ -1,6 +1,6 @@
 """Results that do not name the machine they were made on: paths inside the
 project become relative to it, a case's private temp directory becomes
-<tmp>, a report's logs become logs/NAME.  Applied where results become a
+$CASE_TMP, a report's logs become logs/NAME.  Applied where results become a
 document, so results.json and every report carry the same words."""
 import re
 from pathlib import PurePosixPath
@@ -19,7 +19,7 @@ LOGS = re.compile(r"(?:/[^\s/()'\"]+)*?/(logs/[^\s/()'\"]+)")
 def text(s):
     s = s.replace(str(catalog.ROOT) + "/", "")
     s = SOURCE.sub(r"\1", s)
-    s = CASE_TMP.sub("<tmp>", s)
+    s = CASE_TMP.sub("$CASE_TMP", s)
     return LOGS.sub(r"\1", s)
 
 

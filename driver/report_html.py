@@ -34,7 +34,7 @@ details>summary{cursor:pointer;color:#1a73e8;font-size:13px}
 table.evt{margin:.3em 0;font:12px/1.35 ui-monospace,"DejaVu Sans Mono",monospace}
 table.evt td{border:none;border-top:1px solid #eee;padding:.1em .4em;overflow-wrap:anywhere}
 table.evt td:first-child{width:35%}
-table.evt tr.same{color:#777} table.evt tr.obs{color:#999}
+table.evt tr.beh{color:#777} table.evt tr.beh.differs{color:#222} table.evt tr.obs{color:#999}
 mark{background:#ffe08a;padding:0 .15em}
 .msg{font:12px/1.3 ui-monospace,monospace;color:#b3261e;white-space:pre-wrap;overflow-wrap:anywhere}
 table.sum td.n{white-space:nowrap;font:13px ui-monospace,monospace}
@@ -187,22 +187,26 @@ def evidence_details(case, kernels, index, words):
     if not got:
         return ""
     rows = []
-    for kind, pick in (("beh", view.behaviour_evidence), ("obs", view.observation_evidence)):
+    for kind, pick in (("beh", view.behaviour_evidence), ("obs", view.other_evidence)):
         values = {kid: pick(r) for kid, r in got.items()}
         for key in dict.fromkeys(k for ev in values.values() for k in ev):
             groups = {}
             for kid, ev in values.items():
                 groups.setdefault(ev.get(key, "-"), []).append(kid)
-            if len(groups) == 1:
-                value = next(iter(groups))
-                rows.append(f'<tr class="{"obs" if kind == "obs" else "same"}"><td>{h(key)}</td>'
-                            f'<td>{h(value)}{"" if len(got) < 2 else " · " + h(words["same_on_all"])}</td></tr>')
-            else:
-                (common, most), *few = sorted(groups.items(), key=lambda g: -len(g[1]))
-                who = ", ".join(most) if len(most) < 3 else words("the_other", n=len(most))
-                lines = [f"{h(common)} {h(who)}"] + [f"<mark>{value_html(v)}</mark> {h(', '.join(kids))}" for v, kids in few]
-                rows.append(f'<tr{" class=obs" if kind == "obs" else ""}><td>{h(key)}</td><td>'
-                            + "<br>".join(lines) + "</td></tr>")
+            (common, most), *few = sorted(groups.items(), key=lambda g: -len(g[1]))
+            if not few:
+                rows.append(f'<tr class="{kind}"><td>{h(key)}</td>'
+                            f'<td>{value_html(common)}{"" if len(got) < 2 else " · " + h(words["same_on_all"])}</td></tr>')
+                continue
+            who = ", ".join(most) if len(most) < 3 else words("the_other", n=len(most))
+            # Only behaviour is highlighted: how a case saw the kernel, and
+            # what differs on every run (addresses, inodes), is context.
+            lines = [f"{value_html(common)} {h(who)}"] + [
+                (f"<mark>{value_html(v)}</mark> " if kind == "beh" else f"{value_html(v)} ") + h(", ".join(kids))
+                for v, kids in few[:3 if kind == "obs" else None]]
+            if kind == "obs" and len(few) > 3:
+                lines.append(h(words("more", n=len(few) - 3)))
+            rows.append(f'<tr class="{kind} differs"><td>{h(key)}</td><td>' + "<br>".join(lines) + "</td></tr>")
     for kid, r in got.items():
         if r.get("divergence"):
             rows.append(f'<tr><td>{h(kid)}</td><td>{h(words.label("declared"))}{h(r["divergence"])}</td></tr>')

@@ -114,6 +114,13 @@ def observation_evidence(result):
     return {k: v for k, v in stable_evidence(result).items() if is_observation(k)}
 
 
+def other_evidence(result):
+    """Everything a case recorded that is not behaviour: how it observed
+    the kernel, and what differs on every run; shown, never compared."""
+    behaviour = behaviour_evidence(result)
+    return {k: v for k, v in result.get("evidence", {}).items() if k not in behaviour}
+
+
 def ran(case, kernels, index):
     """{kernel id: result} for the kernels that ran case."""
     return {k["id"]: index[(case, k["id"])] for k in kernels if (case, k["id"]) in index}

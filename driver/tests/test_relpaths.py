@@ -1,5 +1,5 @@
 """Results and reports name nothing of the machine they were made on:
-project paths are relative, a case's temp directory is <tmp>, logs are
+project paths are relative, a case's temp directory is $CASE_TMP, logs are
 logs/NAME (only a kernel entry's hostname says where it ran)."""
 import json
 import re
@@ -21,8 +21,8 @@ def test_paths_made_elsewhere_become_relative():
     got = relpaths.scrub(MADE_ELSEWHERE)
     assert got == {
         "message": "cases/mmap/bounds.c:201: si_code BUS_ADRALN, expected BUS_ADRERR",
-        "fd_leak": "9 (<tmp>/empty)",
-        "maps": "7f39a329a000-7f39a329d000 rw-s 00000000 fe:00 10953969   <tmp>/f (deleted)",
+        "fd_leak": "9 ($CASE_TMP/empty)",
+        "maps": "7f39a329a000-7f39a329d000 rw-s 00000000 fe:00 10953969   $CASE_TMP/f (deleted)",
         "boot_log": "logs/uml-boot.log",
         "here": ".cache/qemu/vmlinuz"}
 
