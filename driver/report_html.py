@@ -126,7 +126,7 @@ def summary_section(doc, words):
                     f'<div class="refs">{h(k.get("release", ""))} {h(k.get("machine", ""))}</div></td>'
                     f'{cells}<td class="profile">{profile}</td></tr>')
     rows.append("</table>")
-    rows.append('<p class="legend">' + h(words["legend"]) + ": " + "".join(
+    rows.append('<p class="legend">' + h(words.label("legend")) + "".join(
         f'<span><b class="{s}">{GLYPH[s]}</b> {h(words.status(s))}</span>' for s in GLYPH) + "</p></section>")
     return rows
 
@@ -255,8 +255,8 @@ def render(doc, lang="en"):
             + f'<a href="notes.html">{h(words["notes_page"])}</a></nav>',
             f"<p>{h(words('generated', when=doc.get('generated', '?')))} {h(words('claims_n', n=len(doc['claims'])))}, "
             f"{h(words('results_n', n=len(doc['results'])))}: "
-            + ", ".join(f'<span class="{h(s)}">{n} {h(words.status(s))}</span>' for s, n in counts.items() if n)
-            + f". {h(words('verdict_line', **verdicts))}</p>",
+            + ("，" if words.zh else ", ").join(f'<span class="{h(s)}">{n} {h(words.status(s))}</span>' for s, n in counts.items() if n)
+            + f"{'。' if words.zh else '. '}{h(words('verdict_line', **verdicts))}</p>",
             *[f'<p class="fail">{h(words("missed", kernel=k["id"], reason=k.get("miss_reason", ""), log=k.get("log", "")))}</p>'
               for k in kernels if k.get("status") == "miss"],
             *summary_section(doc, words),
