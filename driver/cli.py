@@ -4,8 +4,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import bench, build, catalog, diff, divergences, kernels, merge, fsutil, procs, prove, reports, results
-from . import runner, session
+from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, report_diff
+from . import reports, results, runner, session
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -78,7 +78,7 @@ def cmd_run(args):
         jobs = min(ctx.jobs, kernel.params.get("cpus", ctx.jobs))
         return runner.case_steps(binaries, jobs, scale, args.filter)
     doc = assemble(session.run(chosen, steps, ctx), claims, divs, bool(args.filter))
-    reports.write(doc, out)
+    reports.write(doc, out, args.lang)
     counts = {}
     for r in doc["results"]:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -92,7 +92,7 @@ def cmd_run(args):
 def cmd_report(args):
     doc = results.load(args.results)
     out = fsutil.output_dir(args.out)
-    reports.write(doc, out)
+    reports.write(doc, out, args.lang)
     print(f"ipcproof: report: {out / 'report.html'}", file=sys.stderr)
     return 0
 
@@ -100,14 +100,18 @@ def cmd_report(args):
 def cmd_merge(args):
     doc = merge.merge(args.inputs)
     out = fsutil.output_dir(args.out)
-    reports.write(doc, out)
+    reports.write(doc, out, args.lang)
     print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
           f"report: {out / 'report.html'}", file=sys.stderr)
     return 0 if results.all_matched(doc) else 1
 
 
 def cmd_diff(args):
-    found, notes = diff.changes(diff.load_one(args.old), diff.load_one(args.new))
+    old, new = diff.load_one(args.old), diff.load_one(args.new)
+    found, notes = diff.changes(old, new)
+    if args.out:
+        out = fsutil.output_dir(args.out)
+        fsutil.write_all({out / "diff.html": report_diff.render(old, new, args.old, args.new, args.lang)})
     for line in notes:
         print(f"note: {line}")
     for line in found:
@@ -142,21 +146,30 @@ def add_run(sub):
     run.add_argument("--filter", help="Criterion pattern, e.g. 'pipe/read*'")
     run.add_argument("--jobs", type=int, help="concurrent cases (default: the number of cores)")
     run.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    add_lang(run)
     run.set_defaults(func=cmd_run)
+
+
+def add_lang(p):
+    p.add_argument("--lang", choices=i18n.LANGS, default="en", help="language of the report pages (default: en)")
 
 
 def add_results_commands(sub):
     rep = sub.add_parser("report", help="write the reports again from a results.json")
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, required=True)
+    add_lang(rep)
     rep.set_defaults(func=cmd_report)
     me = sub.add_parser("merge", help="combine results from several machines into one report")
     me.add_argument("inputs", nargs="+", help="results.json files or directories holding them")
     me.add_argument("--out", type=Path, required=True)
+    add_lang(me)
     me.set_defaults(func=cmd_merge)
     di = sub.add_parser("diff", help="list behaviour changes between two results; exit 1 if any")
     di.add_argument("old")
     di.add_argument("new")
+    di.add_argument("--out", type=Path, help="also write diff.html, the changes as a page, there")
+    add_lang(di)
     di.set_defaults(func=cmd_diff)
 
 

@@ -1,5 +1,5 @@
 """report.md: the conformance report as Markdown (job summaries, reviews)."""
-from . import view
+from . import i18n, relpaths, view
 
 
 def esc(text):
@@ -18,55 +18,66 @@ def code(text):
     return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
 
 
-def render(doc):
+def render(doc, lang="en"):
+    words = i18n.Words(lang)
+    doc = i18n.localised(relpaths.document(doc), lang)
     kernels = doc["kernels"]
     index = view.result_index(doc)
     counts, verdicts = view.counts(doc), view.verdict_counts(doc)
-    out = ["# ipcproof conformance report", ""]
-    out.append(f"Generated {esc(doc.get('generated', '?'))}. Kernels: "
+    out = [f"# {words['title']}", ""]
+    out.append(esc(words("generated", when=doc.get("generated", "?"))) + f" {words['kernels']}: "
                + "; ".join(esc(view.kernel_label(k)) for k in kernels) + ".")
     out.append("")
-    out.append(f"**{len(doc['claims'])} claims, {len(doc['results'])} results:** "
-               + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".  ")
-    out.append(f"**The notes:** {verdicts['refuted']} claims refuted, {verdicts['refined']} refined, "
-               f"{verdicts['holds']} hold.")
+    out.append(f"**{esc(words('claims_n', n=len(doc['claims'])))}, {esc(words('results_n', n=len(doc['results'])))}:** "
+               + ", ".join(f"{n} {esc(words.status(s))}" for s, n in counts.items() if n) + ".  ")
+    out.append(esc(words("verdict_line", **verdicts)))
     for k in kernels:
         if k.get("status") == "miss":
-            out.append(f"**Missed kernel {esc(k['id'])}:** {esc(k.get('miss_reason', ''))} "
-                       f"(log: {esc(k.get('log', ''))})  ")
-    divergent = view.divergent_cases(doc)
+            out.append(esc(words("missed", kernel=k["id"], reason=k.get("miss_reason", ""), log=k.get("log", ""))) + "  ")
     if len(kernels) > 1:
-        out += ["", "## Where the kernels disagree", ""]
-        if divergent:
-            out += ["| claim | case | how |", "| --- | --- | --- |"]
-            out += [f"| {code(c['id'])} | {code(case)} | {esc(why)} |" for c, case, why in divergent]
-        else:
-            out.append("Every kernel that ran a case did the same on it.")
-    out += ["", "## Where the notes are wrong or imprecise", "",
-            "| claim | the note says | verdict | how it is off |", "| --- | --- | --- | --- |"]
+        out += ["", f"## {words['summary']}", "", f"| {words['kernel']} | {words['profile']} |", "| --- | --- |"]
+        profiles = view.profiles(doc)
+        for k in kernels:
+            items = [f"{key}={value}" for _, key, value in view.profile_items(profiles[k["id"]])]
+            told = (words("profile_line_1" if len(items) == 1 else "profile_line", n=len(items),
+                          items=", ".join(dict.fromkeys(items)))
+                    if items else words["profile_none"])
+            out.append(f"| {esc(k['id'])} | {esc(told)} |")
+        fmt = {"other": words["the_other"], "more": words["more"]}
+        for kind, title in (("behaviour", words["disagree"]), ("observation", words("observed", n=len(view.divergent_cases(doc, "observation"))))):
+            divergent = view.divergent_cases(doc, kind)
+            out += ["", f"## {title}", ""]
+            if divergent:
+                out += [f"| {words['claim']} | {words['case']} | {words['how']} |", "| --- | --- | --- |"]
+                out += [f"| {code(c['id'])} | {code(case)} | {esc(view.difference_text(d, **fmt))} |"
+                        for c, case, d in divergent]
+            elif kind == "behaviour":
+                out.append(esc(words["agree"]))
+    out += ["", f"## {words['wrong']}", "",
+            f"| {words['claim']} | {words['note_says']} | {words['verdict']} | {words['how_off']} |", "| --- | --- | --- | --- |"]
     for area, claims in view.areas(doc):
         for c in claims:
             if c["note_verdict"] != "holds":
-                out.append(f"| {code(c['id'])} | {esc(c['note'])} | **{esc(c['note_verdict'])}** "
+                out.append(f"| {code(c['id'])} | {esc(c['note'])} | **{esc(words.verdict(c['note_verdict']))}** "
                            f"| {esc(c.get('why', ''))} |")
     bad = view.unexpected(doc)
     if bad:
-        out += ["", "## Kernels that did not behave as the catalog says", ""]
+        out += ["", f"## {words['unexpected']}", ""]
         for r in bad:
-            out.append(f"- **{esc(r['status'])}** {code(r['case'])} on {esc(r['kernel'])}: "
+            out.append(f"- **{esc(words.status(r['status']))}** {code(r['case'])} {esc(words['on'])} {esc(r['kernel'])}: "
                        f"{esc(r['message'])}")
             if r.get("evidence"):
                 out.append(f"  - evidence: {esc(view.evidence_text(r))}")
     for area, claims in view.areas(doc):
         out += ["", f"## {esc(area)}", ""]
         for c in claims:
-            out += [f"### {code(c['id'])} — note {esc(c['note_verdict'])}", "",
+            out += [f"### {code(c['id'])} — {esc(words.verdict(c['note_verdict']))}", "",
                     f"> {esc(c['note'])}", "",
-                    f"**Claim:** {esc(c['statement'])}  ",
-                    f"**Linux:** {esc(c['truth'])}  "]
+                    f"**{esc(words['statement'])}:** {esc(c['statement'])}  ",
+                    f"**{esc(words['linux'])}:** {esc(c['truth'])}  "]
             if c.get("why"):
-                out.append(f"**How the note is off:** {esc(c['why'])}  ")
-            out.append(f"**References:** {esc(', '.join(c.get('refs', [])))}")
+                out.append(f"**{esc(words['note_off'])}:** {esc(c['why'])}  ")
+            out.append(f"**{esc(words['refs'])}:** {esc(', '.join(c.get('refs', [])))}")
             out += ["", "| case | " + " | ".join(esc(k["id"]) for k in kernels) + " |",
                     "| --- |" + " --- |" * len(kernels)]
             for case in c["cases"]:
@@ -76,11 +87,11 @@ def render(doc):
                     if r is None:
                         cells.append("miss")
                         continue
-                    cell = f"**{esc(r['status'])}**"
+                    cell = f"**{esc(words.status(r['status']))}**"
                     if r.get("evidence"):
                         cell += f" · {esc(view.evidence_text(r))}"
                     if r.get("divergence"):
-                        cell += f" · declared divergence: {esc(r['divergence'])}"
+                        cell += f" · {esc(words['declared'])}: {esc(r['divergence'])}"
                     if r["status"] not in ("pass", "skip") and r.get("message"):
                         cell += f" · {esc(r['message'])}"
                     cells.append(cell)
@@ -88,6 +99,6 @@ def render(doc):
             out.append("")
     orphans = view.orphans(doc)
     if orphans:
-        out += ["", "## Cases with no claim in the catalog", ""]
-        out += [f"- {code(r['case'])} on {esc(r['kernel'])}: {esc(r['status'])}" for r in orphans]
+        out += ["", f"## {words['orphans']}", ""]
+        out += [f"- {code(r['case'])} {esc(words['on'])} {esc(r['kernel'])}: {esc(words.status(r['status']))}" for r in orphans]
     return "\n".join(out) + "\n"

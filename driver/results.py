@@ -2,7 +2,7 @@
 import datetime
 import json
 
-from . import catalog
+from . import catalog, relpaths
 from .errors import UserError
 
 SCHEMA = "ipcproof/results/1"
@@ -45,12 +45,12 @@ def entry(claim_id, case, kernel_id, item):
 
 
 def document(kernels, claims, results, runs=()):
-    return {"schema": SCHEMA,
+    return relpaths.document({"schema": SCHEMA,
             "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "kernels": kernels,
             "claims": [catalog.public(c) for c in claims],
             "results": results,
-            "runs": list(runs)}
+            "runs": list(runs)})
 
 
 def all_matched(doc):

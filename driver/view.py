@@ -95,28 +95,126 @@ def outcome(result):
     return observed.get(result["status"], result["status"]), stable_evidence(result)
 
 
-def case_divergence(case, kernels, index):
-    """How the kernels that ran a case differ on it, as a sentence, or ''."""
-    got = {k["id"]: index[(case, k["id"])] for k in kernels if (case, k["id"]) in index}
+# How a case saw what happened, not what the kernel did: the way a blocked
+# process was detected and the kernel function it slept in differ between
+# kernels that behave the same (UML and gVisor have no /proc/PID/syscall;
+# wchan names change between kernel versions).
+OBSERVATION_KEYS = {"detect", "wchan", "blocked_in"}
+
+
+def is_observation(key):
+    return key in OBSERVATION_KEYS
+
+
+def behaviour_evidence(result):
+    return {k: v for k, v in stable_evidence(result).items() if not is_observation(k)}
+
+
+def observation_evidence(result):
+    return {k: v for k, v in stable_evidence(result).items() if is_observation(k)}
+
+
+def other_evidence(result):
+    """Everything a case recorded that is not behaviour: how it observed
+    the kernel, and what differs on every run; shown, never compared."""
+    behaviour = behaviour_evidence(result)
+    return {k: v for k, v in result.get("evidence", {}).items() if k not in behaviour}
+
+
+def ran(case, kernels, index):
+    """{kernel id: result} for the kernels that ran case."""
+    return {k["id"]: index[(case, k["id"])] for k in kernels if (case, k["id"]) in index}
+
+
+def differences(case, kernels, index, kind="behaviour"):
+    """[(key, [(value, [kernel ids]), ...])] for every key on which the
+    kernels that ran case differ, each key's groups largest first; "status"
+    is a behaviour key.  A key a kernel did not record groups as "-"."""
+    got = ran(case, kernels, index)
     if len(got) < 2:
-        return ""
-    statuses = {kid: outcome(r)[0] for kid, r in got.items()}
-    if len(set(statuses.values())) > 1:
-        return "status: " + ", ".join(f"{kid} {s}" for kid, s in statuses.items())
-    evidence = {kid: outcome(r)[1] for kid, r in got.items()}
-    keys = sorted({k for ev in evidence.values() for k in ev})
-    differ = [k for k in keys if len({ev.get(k) for ev in evidence.values()}) > 1]
-    if differ:
-        return "evidence: " + "; ".join(
-            f"{k} " + ", ".join(f"{kid}={ev.get(k, '-')}" for kid, ev in evidence.items()) for k in differ[:4])
-    return ""
+        return []
+    pick = behaviour_evidence if kind == "behaviour" else observation_evidence
+    values = {kid: pick(r) for kid, r in got.items()}
+    if kind == "behaviour":
+        for kid, r in got.items():
+            values[kid] = {"status": outcome(r)[0], **values[kid]}
+    keys = list(dict.fromkeys(k for ev in values.values() for k in ev))
+    out = []
+    for key in keys:
+        groups = {}
+        for kid, ev in values.items():
+            groups.setdefault(ev.get(key, "-"), []).append(kid)
+        if len(groups) > 1:
+            out.append((key, sorted(groups.items(), key=lambda g: -len(g[1]))))
+    return out
 
 
-def divergent_cases(doc):
-    """[(claim, case, sentence)] where the kernels disagree, in report order."""
+def odd_kernels(diffs):
+    """Kernels outside the largest group on some key: the cells to mark."""
+    return {kid for _, groups in diffs for _, kids in groups[1:] for kid in kids}
+
+
+def difference_text(diffs, limit=4, other="the other {n}", more="+{n} more"):
+    """The differences as one line: 'status: gvisor fail; the other 6 pass'."""
+    parts = []
+    for key, groups in diffs[:limit]:
+        (common, most), *few = groups
+        shown = "; ".join(f"{', '.join(kids)} {value}" for value, kids in few)
+        rest = other.format(n=len(most)) if len(most) > 2 else ", ".join(most)
+        parts.append(f"{key}: {shown}; {rest} {common}")
+    if len(diffs) > limit:
+        parts.append(more.format(n=len(diffs) - limit))
+    return " | ".join(parts)
+
+
+def case_divergence(case, kernels, index):
+    """How the kernels that ran a case differ in behaviour, as a line, or ''."""
+    return difference_text(differences(case, kernels, index))
+
+
+def divergent_cases(doc, kind="behaviour"):
+    """[(claim, case, differences)] where the kernels disagree, in report order."""
     index, kernels = result_index(doc), doc["kernels"]
-    return [(c, case, why) for c in ordered_claims(doc) for case in c["cases"]
-            if (why := case_divergence(case, kernels, index))]
+    return [(c, case, d) for c in ordered_claims(doc) for case in c["cases"]
+            if (d := differences(case, kernels, index, kind))]
+
+
+def profiles(doc):
+    """{kernel id: [(case, [(key, its value, most kernels' value)])]}: where
+    each kernel's behaviour is not what most kernels did."""
+    out = {k["id"]: [] for k in doc["kernels"]}
+    for _, case, diffs in divergent_cases(doc):
+        for kid in out:
+            keys = [(key, value, groups[0][0]) for key, groups in diffs
+                    for value, kids in groups[1:] if kid in kids]
+            if keys:
+                out[kid].append((case, keys))
+    return out
+
+
+def profile_items(found):
+    """One short phrase per case a kernel differs on: the first evidence it
+    recorded differently, else its status."""
+    items = []
+    for case, keys in found:
+        told = [(k, v) for k, v, _ in keys if k != "status" and v != "-"]
+        key, value = told[0] if told else next((k, v) for k, v, _ in keys)
+        items.append((case, key, value))
+    return items
+
+
+def area_counts(doc):
+    """{kernel id: {area: {pass, fail, xfail, skip}}}; fail counts error and
+    timeout too, pass counts xpass."""
+    fold = {"xpass": "pass", "error": "fail", "timeout": "fail"}
+    out = {k["id"]: {a: dict.fromkeys(("pass", "fail", "xfail", "skip"), 0) for a in catalog.AREAS}
+           for k in doc["kernels"]}
+    for r in doc["results"]:
+        area = r["case"].split("/")[0]
+        if r["kernel"] in out and area in out[r["kernel"]]:
+            s = fold.get(r["status"], r["status"])
+            out[r["kernel"]][area][s] += 1
+    return out
 
 
 def ordered_for_matrix(doc, claims):

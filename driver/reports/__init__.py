@@ -1,9 +1,9 @@
 """The report set a run writes: every format rendered first, then each file
 put in place."""
-from .. import fsutil, report_html, report_junit, report_kcidb, report_md, results
+from .. import fsutil, pages, report_junit, report_kcidb, report_md, results
 
 
-def write(doc, out):
-    fsutil.write_all({out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc),
-                      out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc),
-                      out / "kcidb.json": report_kcidb.render(doc)})
+def write(doc, out, lang="en"):
+    fsutil.write_all({out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc, lang),
+                      **{out / name: text for name, text in pages.render(doc, lang).items()},
+                      out / "junit.xml": report_junit.render(doc), out / "kcidb.json": report_kcidb.render(doc)})

@@ -70,3 +70,42 @@ def test_kcidb_export_has_a_dotted_path_and_status_per_case(run):
     assert "ipcproof.pipe.write_to_full_pipe_blocks_until_a_read_makes_room" in paths
     assert {t["build_id"] for t in tests} == {b["id"] for b in report["builds"]}
     assert tests[0]["environment"]["comment"].startswith("host (host): Linux ")
+
+
+def with_wchan_changed(path):
+    doc = json.loads(path.read_text())
+    blocked = next(r for r in doc["results"] if "wchan" in r["evidence"])
+    blocked["evidence"]["wchan"] = "some_other_function"
+    path.write_text(json.dumps(doc))
+    return blocked["case"]
+
+
+def test_how_a_case_observed_the_kernel_is_a_note_not_a_change(run, tmp_path):
+    (tmp_path / "new.json").write_text(json.dumps(run["doc"]))
+    case = with_wchan_changed(tmp_path / "new.json")
+    code, stdout, stderr = ipcproof("diff", run["out"] / "results.json", tmp_path / "new.json")
+    assert code == 0 and "0 behaviour changes" in stderr
+    assert f"note: host {case}: observed wchan " in stdout
+
+
+def test_diff_out_writes_the_behaviour_changes_as_a_page(run, tmp_path):
+    new, failed, shrunk = changed_copy(run["doc"], tmp_path)
+    blocked = with_wchan_changed(new)
+    code, stdout, stderr = ipcproof("diff", run["out"] / "results.json", new, "--out", tmp_path / "page")
+    assert code == 1 and "2 behaviour changes" in stderr
+    page = (tmp_path / "page" / "diff.html").read_text()
+    assert "<script" not in page and "<link" not in page
+    changes, observed = page.split('<details id="observation">')
+    assert "2 behaviour changes" in changes
+    assert f'data-kernel="host" data-case="{failed}"' in changes
+    assert f'data-case="{shrunk}"' in changes and "<mark>4096</mark>" in changes and "65536" in changes
+    assert "some_other_function" not in changes and blocked in observed and "some_other_function" in observed
+    ipcproof("diff", run["out"] / "results.json", new, "--out", tmp_path / "zh", "--lang", "zh")
+    assert "2 处行为变化" in (tmp_path / "zh" / "diff.html").read_text()
+
+
+def test_diff_without_out_writes_nothing(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    new, _, _ = changed_copy(run["doc"], tmp_path)
+    assert ipcproof("diff", run["out"] / "results.json", new)[0] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json"]

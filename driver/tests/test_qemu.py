@@ -49,7 +49,7 @@ def test_pipe_area_runs_on_the_newest_debian_612_kernel(pipe_run):
     assert kernel["package"] == newest
     assert kernel["package_version"] in kernel["version"]  # uname -v names the Debian version
     assert kernel["boot_s"] > 0 and kernel["run_s"] > 0
-    assert Path(kernel["boot_log"]).read_text(errors="replace").count("Linux version 6.12") == 1
+    assert (pipe_run["out"] / kernel["boot_log"]).read_text(errors="replace").count("Linux version 6.12") == 1
 
 
 def test_the_run_leaves_no_temp_files_and_keeps_the_guest_logs(pipe_run):

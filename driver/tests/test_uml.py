@@ -44,7 +44,7 @@ def test_pipe_area_runs_on_user_mode_linux(pipe_run):
     assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
     assert kernel["package_version"] == package_version("user-mode-linux")
     assert 0 < kernel["boot_s"] < sandbox.BOOT_LIMIT_S and kernel["run_s"] > 0
-    assert "Power down" in Path(kernel["boot_log"]).read_text(errors="replace")
+    assert "Power down" in (pipe_run["out"] / kernel["boot_log"]).read_text(errors="replace")
 
 
 def test_every_pipe_case_has_a_status_and_matches_the_catalog(pipe_run):
