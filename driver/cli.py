@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, procs, prove, report_html, report_junit, report_kcidb, report_md, results, targets
+from . import bench, build, catalog, diff, divergences, merge, fsutil, guest, procs, prove, report_html, report_junit, report_kcidb, report_ktap, report_md, results, targets
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -33,7 +33,7 @@ def area_binaries(bindir, areas, named):
 def write_reports(doc, out):
     rendered = {out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc),
                 out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc),
-                out / "kcidb.json": report_kcidb.render(doc)}
+                out / "kcidb.json": report_kcidb.render(doc), out / "results.ktap": report_ktap.render(doc)}
     fsutil.write_all(rendered)
 
 
