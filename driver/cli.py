@@ -30,10 +30,10 @@ def area_binaries(bindir, areas, named):
     return found
 
 
-def write_reports(doc, out):
+def write_reports(doc, out, kcidb_schema="v5"):
     rendered = {out / "results.json": results.dumps(doc), out / "report.md": report_md.render(doc),
                 out / "report.html": report_html.render(doc), out / "junit.xml": report_junit.render(doc),
-                out / "kcidb.json": report_kcidb.render(doc), out / "results.ktap": report_ktap.render(doc)}
+                out / "kcidb.json": report_kcidb.render(doc, kcidb_schema), out / "results.ktap": report_ktap.render(doc)}
     fsutil.write_all(rendered)
 
 
@@ -103,7 +103,7 @@ def cmd_run(args):
         entries += divergences.apply(divs, kernel, results.entries(claims, raw, kernel["id"], missing))
         runs += [dict(r, kernel=kernel["id"]) for r in ran]
     doc = results.document(kernels, claims, entries, runs)
-    write_reports(doc, out)
+    write_reports(doc, out, args.kcidb_schema)
     counts = {}
     for r in entries:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -117,7 +117,7 @@ def cmd_run(args):
 def cmd_report(args):
     doc = results.load(args.results)
     out = fsutil.output_dir(args.out)
-    write_reports(doc, out)
+    write_reports(doc, out, args.kcidb_schema)
     print(f"ipcproof: report: {out / 'report.html'}", file=sys.stderr)
     return 0
 
@@ -125,7 +125,7 @@ def cmd_report(args):
 def cmd_merge(args):
     doc = merge.merge(args.inputs)
     out = fsutil.output_dir(args.out)
-    write_reports(doc, out)
+    write_reports(doc, out, args.kcidb_schema)
     print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
           f"report: {out / 'report.html'}", file=sys.stderr)
     return 0 if results.all_matched(doc) else 1
@@ -180,6 +180,9 @@ def parser():
     me.add_argument("inputs", nargs="+", help="results.json files or directories holding them")
     me.add_argument("--out", type=Path, required=True)
     me.set_defaults(func=cmd_merge)
+    for p_ in (run, rep, me):
+        p_.add_argument("--kcidb-schema", choices=report_kcidb.SCHEMAS, default="v5",
+                        help="KCIDB schema of kcidb.json (default: v5, i.e. 5.3; v4 is 4.3)")
     di = sub.add_parser("diff", help="list behaviour changes between two results; exit 1 if any")
     di.add_argument("old")
     di.add_argument("new")
