@@ -29,18 +29,12 @@ ROOT = HERE.parents[1]
 KERNEL = "debian-6.12"
 PROMPT = "ipcproof-lava# "
 REFERENCE = ROOT / "reports" / "reference" / "all" / "results.json"
-# The guest's first process: what the cases need mounted, then a root shell
-# on the serial console for LAVA to drive.
-INIT = r"""#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /sbin /usr/sbin /root
-/bin/busybox --install -s
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/shm /dev/pts
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# The guest's first process: the mounts and environment of the driver's own
+# QEMU init (up to where it runs the cases), then a root shell on the
+# serial console for LAVA to drive.
+INIT = "".join(line for line in qemu.INIT[:qemu.INIT.index('echo "@MARK@')].replace(
+    "@TRIPLET@", qemu.X86_64.triplet).splitlines(True) if not line.startswith("# ")) + r"""mkdir -p /root
+export HOME=/root
 echo 'export PS1="@PROMPT@"' > /root/.profile
 cd /root
 exec setsid cttyhack sh -l
