@@ -4,8 +4,10 @@ with LAVA's own validators (Debian's lava-common schemas, and lava-run's
 without running it), and the script run here with stand-ins for LAVA's
 lava-test-case and lava-test-set."""
 import os
+import shutil
 import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -82,10 +84,15 @@ def test_lava_run_validates_the_job_for_the_qemu_device(schemas, tmp_path):
     job = render(kernel_url=f"file://{tmp_path}/vmlinuz", ramdisk_url=f"file://{tmp_path}/initrd.cpio.gz",
                  repository=str(ROOT), rootfs_url="", bindir="/ipcproof/bin", revision="")
     (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
-    done = subprocess.run(["lava-run", "--validate", "--job-id", "1", "--output-dir", str(tmp_path / "out"),
-                           "--device", str(DEVICE), str(tmp_path / "job.yaml")],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL)
+    job_id = str(os.getpid())
+    try:
+        done = subprocess.run(["lava-run", "--validate", "--job-id", job_id, "--output-dir", str(tmp_path / "out"),
+                               "--device", str(DEVICE), str(tmp_path / "job.yaml")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL)
+    finally:
+        # --validate leaves the dispatcher's work directory for the job behind.
+        shutil.rmtree(Path("/var/lib/lava/dispatcher/tmp") / job_id, ignore_errors=True)
     results = [yaml.safe_load(line)["msg"] for line in done.stdout.splitlines()
                if line.startswith("{") and '"results"' in line]
     assert done.returncode == 0, "\n".join(str(r) for r in results) or done.stdout[-3000:]
