@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .. import build, debs, qemu
+from .. import build, catalog, debs, qemu
 from ..errors import UserError
 
 HERE = Path(__file__).resolve().parent
@@ -43,7 +43,7 @@ exec setsid cttyhack sh -l
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python3 -m driver.lava.e2e", description=__doc__.split("\n\n")[0])
-    p.add_argument("--areas", default="pipe fifo mmap ipc", help="areas, separated by spaces or commas")
+    p.add_argument("--areas", default=" ".join(catalog.AREAS), help="areas, separated by spaces or commas")
     p.add_argument("--out", type=Path, help="keep the job, device, log and results here")
     p.add_argument("--timeout", type=int, default=1800, help="bound on lava-run, in seconds")
     return p.parse_args(argv)
@@ -119,6 +119,10 @@ def main(argv=None):
     args = parse_args(argv)
     areas = [a for a in args.areas.replace(",", " ").split() if a]
     try:
+        unknown = sorted(set(areas) - set(catalog.AREAS))
+        if unknown or not areas:
+            raise UserError(f"unknown area {', '.join(unknown) or '(none given)'}; "
+                            f"the areas: {' '.join(catalog.AREAS)}")
         if os.geteuid() != 0:
             raise UserError("lava-run needs root (it runs the dispatcher's actions as root)")
         debs.ensure(["lava-dispatcher", "lava-common", "qemu-system-x86", "busybox-static", "cpio", "git"],

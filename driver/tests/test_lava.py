@@ -204,3 +204,9 @@ def test_lava_run_boots_debian_under_qemu_and_the_pipe_cases_come_back(bindir, t
     plain = [c for c in cases if "measurement" not in c]
     assert len(plain) == len(e2e.expected(["pipe"])) + 1 and {c["set"] for c in cases} == {"pipe"}
     assert any(c["case"].endswith(".page_size") and float(c["measurement"]) == 4096.0 for c in cases)
+
+
+def test_the_end_to_end_script_refuses_an_unknown_area_in_one_line():
+    done = subprocess.run(["/usr/bin/python3", "-m", "driver.lava.e2e", "--areas", "pipe,pipes"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stderr) == (2, "ipcproof-lava: unknown area pipes; the areas: pipe fifo mmap ipc\n")
