@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, report_diff
-from . import reports, results, runner, session
+from . import report_kcidb, reports, results, runner, session
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -78,7 +78,7 @@ def cmd_run(args):
         jobs = min(ctx.jobs, kernel.params.get("cpus", ctx.jobs))
         return runner.case_steps(binaries, jobs, scale, args.filter)
     doc = assemble(session.run(chosen, steps, ctx), claims, divs, bool(args.filter))
-    reports.write(doc, out, args.lang)
+    reports.write(doc, out, args.lang, args.kcidb_schema)
     counts = {}
     for r in doc["results"]:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -92,7 +92,7 @@ def cmd_run(args):
 def cmd_report(args):
     doc = results.load(args.results)
     out = fsutil.output_dir(args.out)
-    reports.write(doc, out, args.lang)
+    reports.write(doc, out, args.lang, args.kcidb_schema)
     print(f"ipcproof: report: {out / 'report.html'}", file=sys.stderr)
     return 0
 
@@ -100,7 +100,7 @@ def cmd_report(args):
 def cmd_merge(args):
     doc = merge.merge(args.inputs)
     out = fsutil.output_dir(args.out)
-    reports.write(doc, out, args.lang)
+    reports.write(doc, out, args.lang, args.kcidb_schema)
     print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
           f"report: {out / 'report.html'}", file=sys.stderr)
     return 0 if results.all_matched(doc) else 1
@@ -146,7 +146,7 @@ def add_run(sub):
     run.add_argument("--filter", help="Criterion pattern, e.g. 'pipe/read*'")
     run.add_argument("--jobs", type=int, help="concurrent cases (default: the number of cores)")
     run.add_argument("--no-build", action="store_true", help="use the binaries already built")
-    add_lang(run)
+    add_report_options(run)
     run.set_defaults(func=cmd_run)
 
 
@@ -154,16 +154,22 @@ def add_lang(p):
     p.add_argument("--lang", choices=i18n.LANGS, default="en", help="language of the report pages (default: en)")
 
 
+def add_report_options(p):
+    add_lang(p)
+    p.add_argument("--kcidb-schema", choices=report_kcidb.SCHEMAS, default="v5",
+                   help="KCIDB schema of kcidb.json (default: v5, i.e. 5.3; v4 is 4.3)")
+
+
 def add_results_commands(sub):
     rep = sub.add_parser("report", help="write the reports again from a results.json")
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, required=True)
-    add_lang(rep)
+    add_report_options(rep)
     rep.set_defaults(func=cmd_report)
     me = sub.add_parser("merge", help="combine results from several machines into one report")
     me.add_argument("inputs", nargs="+", help="results.json files or directories holding them")
     me.add_argument("--out", type=Path, required=True)
-    add_lang(me)
+    add_report_options(me)
     me.set_defaults(func=cmd_merge)
     di = sub.add_parser("diff", help="list behaviour changes between two results; exit 1 if any")
     di.add_argument("old")

@@ -32,4 +32,8 @@ const char *hx_syscall_name(long nr);
 double hx_now(void);
 int hx_rm_tree(const char *path);
 
+/* --ktap (ktap.c): a case's evidence, then its result, as KTAP on stdout. */
+void hx_ktap_evidence(const char *key, const char *value);
+void hx_ktap_case(const char *name, const char *status, const char *message);
+
 #endif

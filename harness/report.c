@@ -274,6 +274,7 @@ static void record(struct criterion_test_stats *st)
 	for (int i = 0; i < ev.n; i++) {
 		if (hidden_key(ev.items[i].key, status))
 			continue;
+		hx_ktap_evidence(ev.items[i].key, ev.items[i].value); /* --ktap (ktap.c) */
 		puts_raw(&line, first ? "" : ", ");
 		put_json_string(&line, ev.items[i].key);
 		puts_raw(&line, ": ");
@@ -281,6 +282,7 @@ static void record(struct criterion_test_stats *st)
 		first = false;
 	}
 	puts_raw(&line, "}}\n");
+	hx_ktap_case(path, status, msg.p); /* --ktap (ktap.c) */
 
 	if (results_fd >= 0) {
 		if (write(results_fd, line.p, line.len) != (ssize_t)line.len)

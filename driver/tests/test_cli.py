@@ -70,7 +70,7 @@ def test_report_from_a_results_file_round_trips(tmp_path):
     assert code == 0, stderr
     assert json.loads((tmp_path / "out" / "results.json").read_text()) == small_doc()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "junit.xml", "kcidb.json", "notes.html", "report.html", "report.md", "results.json"]
+        "junit.xml", "kcidb.json", "notes.html", "report.html", "report.md", "results.json", "results.ktap"]
 
 
 HOSTILE = '<script>alert(1)</script> | `tick` **bold** [link](http://x) # head\n</td></table>\x07'

@@ -61,7 +61,7 @@ def test_merge_of_a_directory_without_results_is_one_clear_line(tmp_path):
 
 def test_kcidb_export_has_a_dotted_path_and_status_per_case(run):
     report = json.loads((run["out"] / "kcidb.json").read_text())
-    assert report["version"]["major"] == 4
+    assert report["version"]["major"] == 5
     tests = report["tests"]
     assert len(tests) == len(run["doc"]["results"])
     assert all(t["id"].startswith("ipcproof:") and t["origin"] == "ipcproof" for t in tests)
