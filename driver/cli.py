@@ -4,8 +4,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, report_diff
-from . import report_kcidb, reports, results, runner, session
+from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, reports
+from . import results, runner, session
+from .reports import diff as diff_page, kcidb
 from .errors import UserError
 
 DEFAULT_OUT = catalog.ROOT / "reports" / "latest"
@@ -111,7 +112,7 @@ def cmd_diff(args):
     found, notes = diff.changes(old, new)
     if args.out:
         out = fsutil.output_dir(args.out)
-        fsutil.write_all({out / "diff.html": report_diff.render(old, new, args.old, args.new, args.lang)})
+        fsutil.write_all({out / "diff.html": diff_page.render(old, new, args.old, args.new, args.lang)})
     for line in notes:
         print(f"note: {line}")
     for line in found:
@@ -156,7 +157,7 @@ def add_lang(p):
 
 def add_report_options(p):
     add_lang(p)
-    p.add_argument("--kcidb-schema", choices=report_kcidb.SCHEMAS, default="v5",
+    p.add_argument("--kcidb-schema", choices=kcidb.SCHEMAS, default="v5",
                    help="KCIDB schema of kcidb.json (default: v5, i.e. 5.3; v4 is 4.3)")
 
 

@@ -22,7 +22,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 REFERENCE = ROOT / "reports" / "reference" / "all" / "results.json"
 MARKUP = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>|&lt;|&gt;|&amp;")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="chromium is not installed (./ipcproof test installs it)")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed(chromium):
+    """Chromium and the Chinese fonts, installed by the fixture if missing."""
+    global CHROMIUM
+    CHROMIUM = chromium
 
 
 def browser(profile, *args):

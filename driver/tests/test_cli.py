@@ -5,7 +5,8 @@ import re
 import pytest
 
 from conftest import ipcproof
-from driver import report_html, report_junit, report_md, results
+from driver import results
+from driver.reports import html as report_html, junit as report_junit, md as report_md
 
 
 def one_line_error(code, stderr):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, ipcproof
-from driver import report_kcidb
+from driver.reports import kcidb as report_kcidb
 from driver.acquire import debs
 
 # IPCPROOF_SCHEMAS: for a checkout that is not beside shared/, e.g. a git worktree.

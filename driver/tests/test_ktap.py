@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, fake_build, ipcproof
-from driver import report_ktap
+from driver.reports import ktap as report_ktap
 
 VERSIONS = ("KTAP version 1", "TAP version 13", "TAP version 14")
 PLAN = re.compile(r"1\.\.(\d+)")

@@ -1,8 +1,8 @@
 """diff.html: the behaviour changes between two runs as one page, kernel by
 kernel, for reading after a kernel upgrade: what the kernel now does
 differently first, how the cases observed it apart and collapsed."""
-from . import diff, i18n
-from .report_html import breakable, h, page, value_html
+from .. import diff, i18n
+from .html import breakable, h, page, value_html
 
 STYLE = """
 td.from{color:#777}td.to{font-weight:bold}

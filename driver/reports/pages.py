@@ -1,10 +1,11 @@
 """The HTML pages of a report, by file name: the report itself and the
 annotated notes, which link to each other."""
-from . import relpaths, report_html, report_notes
+from .. import relpaths
+from . import html, notes
 
 
 def render(doc, lang="en"):
     # A results file made before paths were relative still renders without
     # naming the machine it was made on.
     doc = relpaths.document(doc)
-    return {"report.html": report_html.render(doc, lang), "notes.html": report_notes.render(doc, lang)}
+    return {"report.html": html.render(doc, lang), "notes.html": notes.render(doc, lang)}

@@ -2,8 +2,8 @@
 marked with its verdict and followed by what Linux does and the evidence;
 lines that carry no checked claim are shown as such.  For students and
 teachers reading their own notes."""
-from . import catalog, i18n, view
-from .report_html import GLYPH, breakable, evidence_details, h, page
+from .. import catalog, i18n, view
+from .html import GLYPH, breakable, evidence_details, h, page
 
 VERDICT_RANK = {"refuted": 0, "refined": 1, "holds": 2}
 

@@ -1,5 +1,5 @@
 """report.md: the conformance report as Markdown (job summaries, reviews)."""
-from . import i18n, relpaths, view
+from .. import i18n, relpaths, view
 
 
 def esc(text):

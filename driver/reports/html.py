@@ -5,7 +5,7 @@ the evidence a click away (<details>)."""
 import json
 from html import escape
 
-from . import i18n, view
+from .. import i18n, view
 
 STYLE = """
 body{font:15px/1.45 system-ui,"WenQuanYi Zen Hei",sans-serif;margin:1.5em auto;max-width:86em;padding:0 1em;color:#222}
