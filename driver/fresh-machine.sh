@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The fresh-machine check: the README's two commands in a bare Debian 12 root.
-#   ./ipcproof fresh-machine [--keep] [--commands "run test"] [--logs DIR]
+#   ./ipcproof fresh-machine [--keep] [--commands "run;test"] [--logs DIR]
+# --commands: the ipcproof command lines to run, separated by ";" (e.g.
+# "test -k test_a_kernel_image" to check that one test passes alone there).
 # A bare root is made with debootstrap (minbase, plus git and ca-certificates:
 # nothing else), the project's committed HEAD is cloned into it with shared/
 # beside it, as CI has it, and each command runs there with CI=true.  The
@@ -14,13 +16,13 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-keep=0 commands="run test" logs=""
+keep=0 commands="run;test" logs=""
 while (($#)); do
   case "$1" in
     --keep) keep=1 ;;
     --commands) commands=${2:?--commands needs a list}; shift ;;
     --logs) logs=${2:?--logs needs a directory}; shift ;;
-    *) echo "ipcproof: fresh-machine: unknown option $1 (--keep, --commands 'run test', --logs DIR)" >&2; exit 2 ;;
+    *) echo "ipcproof: fresh-machine: unknown option $1 (--keep, --commands 'run;test', --logs DIR)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -94,14 +96,20 @@ git clone -q "$here" "$root/root/ipcproof"
 
 inside=$(cat <<'EOF'
 cd /root/ipcproof
+IFS=';'
+set -f
+n=0
 for command in $COMMANDS; do
+  n=$((n + 1))
   start=$SECONDS
+  IFS=' '
   set +e
-  ./ipcproof "$command" </dev/null >"/logs/$command.log" 2>&1
+  ./ipcproof $command </dev/null >"/logs/$n.log" 2>&1
   code=$?
   set -e
-  echo "fresh-machine: ./ipcproof $command: exit $code in $((SECONDS - start)) s"
-  tail -n 3 "/logs/$command.log" | sed 's/^/    /'
+  IFS=';'
+  echo "fresh-machine: ./ipcproof $command: exit $code in $((SECONDS - start)) s (log: $n.log)"
+  tail -n 3 "/logs/$n.log" | sed 's/^/    /'
 done
 EOF
 )
