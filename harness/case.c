@@ -66,6 +66,12 @@ long hx_page_size(void)
 	return sysconf(_SC_PAGESIZE);
 }
 
+const struct hx_case *hx_current_case(void)
+{
+	const struct criterion_test *t = criterion_current_test;
+	return t && t->data ? t->data->data : NULL;
+}
+
 /* ---- evidence ---------------------------------------------------------- */
 
 void hx_escape_line(char *dst, size_t size, const char *src)

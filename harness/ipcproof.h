@@ -22,10 +22,63 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/* Criterion's own timeout is only the backstop: the harness watchdog fires
- * first and records where the case hung. */
-#define CASE(area, ...) \
-	Test(area, __VA_ARGS__, .init = hx_case_init, .fini = hx_case_fini)
+/* What a case says about itself; the report hook puts it in the results
+ * and `--ipcproof-list` prints it. */
+struct hx_case {
+	const char *area;
+	const char *name;	/* "behaviour" or "behaviour@variant" */
+	const char *claim;	/* the claims.toml id the case checks */
+	const char *file;	/* relative to the source root */
+	unsigned line;
+	const char *variant;	/* NULL for a plain case */
+	const void *variant_data;
+	const struct hx_fixture *fixture;
+};
+
+/* The case running in this process (NULL outside a case). */
+const struct hx_case *hx_current_case(void);
+
+/* One Criterion test per case: the same registration Criterion's Test()
+ * makes, with the name given as a string (so a variant can be
+ * "behaviour@variant") and the case's own record as its data.  The
+ * harness's init/fini run around every case; Criterion's own timeout is
+ * only the backstop, the harness watchdog fires first and says where the
+ * case hung. */
+struct hx_fixture;
+
+#define HX_REGISTER_(area_, id_, name_, claim_, fn_, variant_, vdata_, fixture_) \
+	static const struct hx_case hx_case_##id_ = { \
+		.area = #area_, .name = name_, .claim = claim_, .file = __FILE__, \
+		.line = __LINE__, .variant = variant_, .variant_data = vdata_, \
+		.fixture = fixture_ }; \
+	static struct criterion_test_extra_data hx_extra_##id_ = { \
+		.compiler_ = CR_COMPILER_, .lang_ = CR_LANG, .kind_ = CR_TEST_NORMAL, \
+		.identifier_ = #area_ "/" name_, .file_ = __FILE__, .line_ = __LINE__, \
+		.init = hx_case_init, .fini = hx_case_fini, \
+		.data = (void *)&hx_case_##id_ }; \
+	static struct criterion_test hx_test_##id_ = { \
+		name_, #area_, fn_, &hx_extra_##id_ }; \
+	__attribute__((used, section("cr_tst"))) \
+	static struct criterion_test *hx_test_ptr_##id_ = &hx_test_##id_; \
+	__attribute__((used, section("hx_cases"))) \
+	static const struct hx_case *hx_case_ptr_##id_ = &hx_case_##id_
+
+/* Criterion's own wrapper around a test body (its set-up, the body under
+ * its assertion handling, its teardown). */
+#define HX_TRAMPOLINE_(id_) \
+	static void id_##_body(void); \
+	static void id_##_jmp(void) \
+	{ \
+		criterion_internal_test_setup(); \
+		criterion_internal_test_main(id_##_body); \
+		criterion_internal_test_teardown(); \
+	}
+
+/* CASE(area, behaviour_stated_as_a_name, "claim.id") { ... } */
+#define CASE(area, name, claim) \
+	HX_TRAMPOLINE_(area##_##name) \
+	HX_REGISTER_(area, area##_##name, #name, claim, area##_##name##_jmp, NULL, NULL, NULL); \
+	static void area##_##name##_body(void)
 
 void hx_case_init(void);
 void hx_case_fini(void);

@@ -1,7 +1,7 @@
 /* Opening a FIFO: each end waits for the other, unless told not to. */
 #include "fifo.h"
 
-CASE(fifo, open_for_writing_blocks_until_a_reader_opens)
+CASE(fifo, open_for_writing_blocks_until_a_reader_opens, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
 	char c = 0;
@@ -22,7 +22,7 @@ CASE(fifo, open_for_writing_blocks_until_a_reader_opens)
 	close(r);
 }
 
-CASE(fifo, open_for_reading_blocks_until_a_writer_opens)
+CASE(fifo, open_for_reading_blocks_until_a_writer_opens, "fifo.open.read-side")
 {
 	const char *path = fifo_make("myfifo");
 	pid_t reader;
@@ -42,13 +42,13 @@ CASE(fifo, open_for_reading_blocks_until_a_writer_opens)
 	close(w);
 }
 
-CASE(fifo, nonblocking_open_for_writing_without_a_reader_fails_with_enxio)
+CASE(fifo, nonblocking_open_for_writing_without_a_reader_fails_with_enxio, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
 	EXPECT_FAILS_WITH(open(path, O_WRONLY | O_NONBLOCK), ENXIO);
 }
 
-CASE(fifo, nonblocking_open_for_writing_succeeds_once_a_reader_is_open)
+CASE(fifo, nonblocking_open_for_writing_succeeds_once_a_reader_is_open, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
 	int r = EXPECT_OK(open(path, O_RDONLY | O_NONBLOCK));
@@ -61,7 +61,7 @@ CASE(fifo, nonblocking_open_for_writing_succeeds_once_a_reader_is_open)
 	close(r);
 }
 
-CASE(fifo, nonblocking_open_for_reading_without_a_writer_succeeds_at_once)
+CASE(fifo, nonblocking_open_for_reading_without_a_writer_succeeds_at_once, "fifo.open.read-side")
 {
 	const char *path = fifo_make("myfifo");
 
@@ -73,7 +73,7 @@ CASE(fifo, nonblocking_open_for_reading_without_a_writer_succeeds_at_once)
 }
 
 /* No writer is end of file, not "try again". */
-CASE(fifo, read_without_a_writer_returns_zero_instead_of_eagain)
+CASE(fifo, read_without_a_writer_returns_zero_instead_of_eagain, "fifo.open.read-side")
 {
 	const char *path = fifo_make("myfifo");
 	char c;
@@ -89,7 +89,7 @@ CASE(fifo, read_without_a_writer_returns_zero_instead_of_eagain)
 
 /* POSIX leaves O_RDWR on a FIFO undefined; Linux opens it at once, and
  * the one descriptor is both ends of the buffer. */
-CASE(fifo, open_read_write_returns_at_once_without_another_process)
+CASE(fifo, open_read_write_returns_at_once_without_another_process, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
 	pid_t opener;

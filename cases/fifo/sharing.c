@@ -3,7 +3,7 @@
 
 #include <limits.h>
 
-CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity)
+CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity, "fifo.shared.one-buffer-while-open")
 {
 	const char *path = fifo_make("myfifo");
 	int small = (int)(2 * hx_page_size());
@@ -33,7 +33,7 @@ CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity
 	close(r);
 }
 
-CASE(fifo, unread_bytes_stay_queued_while_any_end_is_open)
+CASE(fifo, unread_bytes_stay_queued_while_any_end_is_open, "fifo.shared.one-buffer-while-open")
 {
 	const char *path = fifo_make("myfifo");
 	char buf[8] = "";
@@ -53,7 +53,7 @@ CASE(fifo, unread_bytes_stay_queued_while_any_end_is_open)
 	close(w);
 }
 
-CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stays)
+CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stays, "fifo.shared.one-buffer-while-open")
 {
 	const char *path = fifo_make("myfifo");
 	char c;
@@ -85,7 +85,7 @@ CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stay
 
 /* Atomicity is among writers: a reader asking for less takes part of a
  * write and leaves the rest to whoever reads next. */
-CASE(fifo, a_single_write_is_split_between_readers_that_ask_for_less)
+CASE(fifo, a_single_write_is_split_between_readers_that_ask_for_less, "fifo.readers.unaddressed")
 {
 	const char *path = fifo_make("myfifo");
 	char buf[16] = "";
@@ -147,7 +147,7 @@ static void read_and_tally(const char *path, int report)
 	CHILD_EXPECT(hx_write_all(report, &t, sizeof t) == sizeof t, "report");
 }
 
-CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shares)
+CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shares, "fifo.readers.unaddressed")
 {
 	static unsigned char chunk[WRITE_SIZE];
 	static struct tally got[2];
@@ -195,7 +195,7 @@ CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shar
 
 /* Many writers, one reader: the kernel keeps each write of at most
  * PIPE_BUF bytes whole, so the reader can tell the records apart. */
-CASE(fifo, several_writers_with_their_own_opens_deliver_every_record_whole)
+CASE(fifo, several_writers_with_their_own_opens_deliver_every_record_whole, "fifo.users.only-two")
 {
 	enum { WRITERS = 3, RECORDS = 128 };
 	const char *path = fifo_make("myfifo");

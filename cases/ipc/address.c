@@ -10,7 +10,7 @@
 /* volatile: every look is a real load from this process's copy. */
 static volatile int global = 1;
 
-CASE(ipc, global_changed_in_child_after_fork_is_not_seen_by_parent)
+CASE(ipc, global_changed_in_child_after_fork_is_not_seen_by_parent, "ipc.address-space.separate-after-fork")
 {
 	global = 1;
 	pid_t child;
@@ -24,7 +24,7 @@ CASE(ipc, global_changed_in_child_after_fork_is_not_seen_by_parent)
 	cr_assert_eq(global, 1, "the parent sees the child's %d", global);
 }
 
-CASE(ipc, global_changed_in_parent_after_fork_is_not_seen_by_child)
+CASE(ipc, global_changed_in_parent_after_fork_is_not_seen_by_child, "ipc.address-space.separate-after-fork")
 {
 	int go[2];
 	hx_pipe(go);
@@ -48,7 +48,7 @@ CASE(ipc, global_changed_in_parent_after_fork_is_not_seen_by_child)
 
 /* Both processes are alive and have each stored their own value at the
  * same virtual address before either looks. */
-CASE(ipc, same_virtual_address_holds_different_values_in_parent_and_child)
+CASE(ipc, same_virtual_address_holds_different_values_in_parent_and_child, "ipc.address-space.separate-after-fork")
 {
 	int go[2], report[2];
 	hx_pipe(go);
@@ -94,7 +94,7 @@ static int store_two(void *arg)
 
 /* A process (its own pid and thread group, not a thread) that shares the
  * address space it was cloned from. */
-CASE(ipc, process_cloned_with_clone_vm_changes_the_parents_global)
+CASE(ipc, process_cloned_with_clone_vm_changes_the_parents_global, "ipc.address-space.every-process")
 {
 	static char stack[64 * 1024] __attribute__((aligned(16)));
 	global = 1;
@@ -139,7 +139,7 @@ static pid_t child_holding(int value, int at_end, int ready[2], int go[2])
 
 /* The kernel copies between address spaces for a process with ptrace
  * access to the other (here: its parent, root). */
-CASE(ipc, process_vm_readv_reads_a_global_of_another_process)
+CASE(ipc, process_vm_readv_reads_a_global_of_another_process, "ipc.address-space.no-access")
 {
 	int ready[2], go[2], seen = 0;
 	global = 1;
@@ -164,7 +164,7 @@ CASE(ipc, process_vm_readv_reads_a_global_of_another_process)
 	EXPECT_EXITS(child, 0);
 }
 
-CASE(ipc, process_vm_writev_changes_a_global_of_another_process)
+CASE(ipc, process_vm_writev_changes_a_global_of_another_process, "ipc.address-space.no-access")
 {
 	int ready[2], go[2], value = 42;
 	global = 1;

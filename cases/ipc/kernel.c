@@ -43,7 +43,7 @@ static pid_t reader_after_go(int data[2], int go[2])
 	return reader;
 }
 
-CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns)
+CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns, "ipc.kernel.buffer-copy")
 {
 	int data[2], go[2];
 	char buf[sizeof message];
@@ -61,7 +61,7 @@ CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns)
 	EXPECT_EXITS(reader, 0);
 }
 
-CASE(ipc, writer_may_unmap_its_buffer_once_write_returns)
+CASE(ipc, writer_may_unmap_its_buffer_once_write_returns, "ipc.kernel.buffer-copy")
 {
 	int data[2], go[2];
 	long page = hx_page_size();
@@ -81,7 +81,7 @@ CASE(ipc, writer_may_unmap_its_buffer_once_write_returns)
 	EXPECT_EXITS(reader, 0);
 }
 
-CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited)
+CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited, "ipc.kernel.buffer-copy")
 {
 	int p[2];
 	char buf[sizeof message] = "";
@@ -102,7 +102,7 @@ CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, written_bytes_wait_in_the_kernel_until_a_read_takes_them_out)
+CASE(ipc, written_bytes_wait_in_the_kernel_until_a_read_takes_them_out, "ipc.kernel.buffer-copy")
 {
 	int p[2];
 	char buf[sizeof message];
@@ -157,7 +157,7 @@ static void forbid_system_calls(void)
 
 /* Both sides are forbidden every system call before the exchange starts:
  * the bytes cross with neither process entering the kernel. */
-CASE(ipc, shared_mapping_carries_data_between_processes_that_make_no_system_call)
+CASE(ipc, shared_mapping_carries_data_between_processes_that_make_no_system_call, "ipc.kernel.required")
 {
 	struct mailbox *box = (struct mailbox *)EXPECT_OK(
 		mmap(NULL, sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));

@@ -36,7 +36,7 @@ static const char *object_name(const char *what)
 	m_; })
 
 /* The outcome of a child, checked after the case's clean-up. */
-CASE(ipc, regular_file_carries_data_from_one_process_to_another)
+CASE(ipc, regular_file_carries_data_from_one_process_to_another, "ipc.methods.file")
 {
 	const char *path = hx_path("file");
 	char buf[sizeof message] = "";
@@ -58,7 +58,7 @@ CASE(ipc, regular_file_carries_data_from_one_process_to_another)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, pipe_carries_data_from_one_process_to_another)
+CASE(ipc, pipe_carries_data_from_one_process_to_another, "ipc.methods.pipe")
 {
 	int p[2];
 	char buf[sizeof message] = "";
@@ -79,7 +79,7 @@ CASE(ipc, pipe_carries_data_from_one_process_to_another)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another)
+CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another, "ipc.methods.socket")
 {
 	int sv[2];
 	char buf[sizeof message] = "";
@@ -100,7 +100,7 @@ CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_another)
+CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_another, "ipc.methods.shared-memory")
 {
 	size_t size = (size_t)hx_page_size();
 	int id = (int)MADE_OR_SKIP(shmget(IPC_PRIVATE, size, IPC_CREAT | 0600), "shmget");
@@ -125,7 +125,7 @@ CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_anothe
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, posix_shared_memory_object_carries_data_from_one_process_to_another)
+CASE(ipc, posix_shared_memory_object_carries_data_from_one_process_to_another, "ipc.methods.shared-memory")
 {
 	size_t size = (size_t)hx_page_size();
 	const char *name = object_name("shm");
@@ -163,7 +163,7 @@ struct note {
 	char mtext[sizeof message];
 };
 
-CASE(ipc, system_v_message_queue_carries_a_message_from_one_process_to_another)
+CASE(ipc, system_v_message_queue_carries_a_message_from_one_process_to_another, "ipc.methods.message-queue")
 {
 	int id = (int)MADE_OR_SKIP(msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
 	pid_t sender;
@@ -187,7 +187,7 @@ CASE(ipc, system_v_message_queue_carries_a_message_from_one_process_to_another)
 	cr_assert_str_eq(in.mtext, message);
 }
 
-CASE(ipc, posix_message_queue_carries_a_message_from_one_process_to_another)
+CASE(ipc, posix_message_queue_carries_a_message_from_one_process_to_another, "ipc.methods.message-queue")
 {
 	const char *name = object_name("mq");
 	struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 64 };

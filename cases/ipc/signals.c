@@ -39,7 +39,7 @@ static int collect(int sig, int *values, int max)
 	return n;
 }
 
-CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another)
+CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another, "ipc.methods.signal")
 {
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
@@ -59,7 +59,7 @@ CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another)
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user)
+CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user, "ipc.signal.standard-siginfo")
 {
 	pid_t sender = getpid();
 	uid_t uid = getuid();
@@ -86,7 +86,7 @@ CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue)
+CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue, "ipc.signal.sigqueue-value")
 {
 	pid_t sender = getpid();
 	void *value = (void *)(uintptr_t)0x1122334455667788ULL;
@@ -144,14 +144,14 @@ static pid_t sent_twice_while_blocked(int sig, int expected)
 
 /* The second is dropped, not merged: the one delivered carries the first
  * value. */
-CASE(ipc, standard_signal_sent_twice_while_blocked_is_delivered_once)
+CASE(ipc, standard_signal_sent_twice_while_blocked_is_delivered_once, "ipc.signal.standard-not-queued")
 {
 	pid_t receiver = sent_twice_while_blocked(SIGUSR1, 1);
 	hx_evidence("signal", "%s", hx_signal_name(SIGUSR1));
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, realtime_signal_sent_twice_while_blocked_is_delivered_twice_in_order)
+CASE(ipc, realtime_signal_sent_twice_while_blocked_is_delivered_twice_in_order, "ipc.signal.realtime-queued")
 {
 	pid_t receiver = sent_twice_while_blocked(SIGRTMIN, 2);
 	hx_evidence("signal", "SIGRTMIN (%d)", SIGRTMIN);

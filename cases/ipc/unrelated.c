@@ -15,7 +15,7 @@ static char *peer(void)
 	return path;
 }
 
-CASE(ipc, two_unrelated_programs_talk_through_a_fifo_path)
+CASE(ipc, two_unrelated_programs_talk_through_a_fifo_path, "ipc.overview.fifo-unrelated")
 {
 	const char *path = hx_path("fifo");
 	EXPECT_OK(mkfifo(path, 0600));
@@ -32,7 +32,7 @@ CASE(ipc, two_unrelated_programs_talk_through_a_fifo_path)
 }
 
 /* The reader maps the file while the writer still has it mapped. */
-CASE(ipc, two_unrelated_programs_share_data_through_a_shared_file_mapping)
+CASE(ipc, two_unrelated_programs_share_data_through_a_shared_file_mapping, "ipc.overview.mmap-unrelated")
 {
 	const char *path = hx_path("shared");
 	int fd = EXPECT_OK(open(path, O_RDWR | O_CREAT | O_EXCL, 0600));

@@ -32,7 +32,7 @@ static size_t eof_in_second_page(void)
 	return (size_t)hx_page_size() + 100;
 }
 
-CASE(mmap, bytes_past_eof_in_the_last_page_read_as_zeros)
+CASE(mmap, bytes_past_eof_in_the_last_page_read_as_zeros, "mmap.bounds.tail-of-last-page")
 {
 	size_t ps = hx_page_size(), size = eof_in_second_page();
 	int fd = backing_file("f", size);
@@ -52,7 +52,7 @@ CASE(mmap, bytes_past_eof_in_the_last_page_read_as_zeros)
 	close(fd);
 }
 
-CASE(mmap, writes_past_eof_in_the_last_page_succeed_but_never_reach_the_file)
+CASE(mmap, writes_past_eof_in_the_last_page_succeed_but_never_reach_the_file, "mmap.bounds.tail-of-last-page")
 {
 	size_t ps = hx_page_size(), size = eof_in_second_page();
 	int fd = backing_file("f", size);
@@ -83,7 +83,7 @@ CASE(mmap, writes_past_eof_in_the_last_page_succeed_but_never_reach_the_file)
 	close(fd);
 }
 
-CASE(mmap, access_to_the_first_whole_page_past_eof_raises_sigbus)
+CASE(mmap, access_to_the_first_whole_page_past_eof_raises_sigbus, "mmap.bounds.pages-past-eof")
 {
 	size_t ps = hx_page_size(), size = eof_in_second_page();
 	int fd = backing_file("f", size);
@@ -108,7 +108,7 @@ CASE(mmap, access_to_the_first_whole_page_past_eof_raises_sigbus)
 /* The file covers the whole mapping, so only the mapping's end limits
  * it; the page after it is made a hole in the child itself, where no
  * other thread can map something there meanwhile. */
-CASE(mmap, access_past_the_end_of_the_mapping_raises_sigsegv)
+CASE(mmap, access_past_the_end_of_the_mapping_raises_sigsegv, "mmap.bounds.past-the-mapping")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", 2 * ps);
@@ -128,7 +128,7 @@ CASE(mmap, access_past_the_end_of_the_mapping_raises_sigsegv)
 	close(fd);
 }
 
-CASE(mmap, write_past_the_end_of_the_mapping_lands_silently_in_the_mapping_that_follows)
+CASE(mmap, write_past_the_end_of_the_mapping_lands_silently_in_the_mapping_that_follows, "mmap.bounds.past-the-mapping")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -152,7 +152,7 @@ CASE(mmap, write_past_the_end_of_the_mapping_lands_silently_in_the_mapping_that_
 
 /* ---- a file of size zero ----------------------------------------------- */
 
-CASE(mmap, mmap_of_an_empty_file_succeeds)
+CASE(mmap, mmap_of_an_empty_file_succeeds, "mmap.empty-file.mmap-succeeds")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("empty", 0);
@@ -166,7 +166,7 @@ CASE(mmap, mmap_of_an_empty_file_succeeds)
 	close(fd);
 }
 
-CASE(mmap, first_write_to_a_mapping_of_an_empty_file_raises_sigbus_at_offset_0)
+CASE(mmap, first_write_to_a_mapping_of_an_empty_file_raises_sigbus_at_offset_0, "mmap.empty-file.access-sigbus")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("empty", 0);
@@ -185,7 +185,7 @@ CASE(mmap, first_write_to_a_mapping_of_an_empty_file_raises_sigbus_at_offset_0)
 
 /* A one-byte read cannot be misaligned: the bus error is the page past
  * EOF (BUS_ADRERR), not alignment (BUS_ADRALN). */
-CASE(mmap, sigbus_from_an_empty_file_is_bus_adrerr_past_eof_not_an_alignment_error)
+CASE(mmap, sigbus_from_an_empty_file_is_bus_adrerr_past_eof_not_an_alignment_error, "mmap.empty-file.not-alignment")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("empty", 0);
@@ -203,7 +203,7 @@ CASE(mmap, sigbus_from_an_empty_file_is_bus_adrerr_past_eof_not_an_alignment_err
 	close(fd);
 }
 
-CASE(mmap, misaligned_access_to_mapped_file_bytes_does_not_fault)
+CASE(mmap, misaligned_access_to_mapped_file_bytes_does_not_fault, "mmap.empty-file.not-alignment")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -225,7 +225,7 @@ CASE(mmap, misaligned_access_to_mapped_file_bytes_does_not_fault)
 }
 
 /* The usual length, the file's size, is what fails for an empty file. */
-CASE(mmap, mmap_with_the_length_of_an_empty_file_fails_with_einval)
+CASE(mmap, mmap_with_the_length_of_an_empty_file_fails_with_einval, "mmap.empty-file.length-zero")
 {
 	int fd = backing_file("empty", 0);
 	size_t length = (size_t)file_size(fd);
@@ -249,7 +249,7 @@ static void expect_mapping_reaches_the_file(int fd, size_t length)
 	cr_assert_str_eq(back, "hello");
 }
 
-CASE(mmap, ftruncate_before_mmap_makes_a_new_file_mappable)
+CASE(mmap, ftruncate_before_mmap_makes_a_new_file_mappable, "mmap.empty-file.extend-first")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("new", 0);
@@ -261,7 +261,7 @@ CASE(mmap, ftruncate_before_mmap_makes_a_new_file_mappable)
 	close(fd);
 }
 
-CASE(mmap, truncate_by_path_before_mmap_makes_a_new_file_mappable)
+CASE(mmap, truncate_by_path_before_mmap_makes_a_new_file_mappable, "mmap.empty-file.extend-first")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("new", 0);
@@ -275,7 +275,7 @@ CASE(mmap, truncate_by_path_before_mmap_makes_a_new_file_mappable)
 
 /* The same mapping faults, then works: the size counts when a page is
  * touched, not when mmap is called. */
-CASE(mmap, extending_the_file_after_mmap_makes_the_faulting_pages_usable)
+CASE(mmap, extending_the_file_after_mmap_makes_the_faulting_pages_usable, "mmap.empty-file.extend-later")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("empty", 0);

@@ -9,12 +9,12 @@
 /* A bit no kernel up to 6.x gives a meaning to. */
 #define UNKNOWN_MAP_FLAG 0x200000
 
-CASE(mmap, mmap_of_fd_minus_one_without_map_anonymous_fails_with_ebadf)
+CASE(mmap, mmap_of_fd_minus_one_without_map_anonymous_fails_with_ebadf, "mmap.errors.many")
 {
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, MAP_SHARED, -1, 0), EBADF);
 }
 
-CASE(mmap, mmap_with_neither_map_shared_nor_map_private_fails_with_einval)
+CASE(mmap, mmap_with_neither_map_shared_nor_map_private_fails_with_einval, "mmap.errors.many")
 {
 	int fd = backing_file("f", (size_t)hx_page_size());
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, 0, fd, 0), EINVAL);
@@ -23,7 +23,7 @@ CASE(mmap, mmap_with_neither_map_shared_nor_map_private_fails_with_einval)
 
 /* The two bits together are the value of MAP_SHARED_VALIDATE: a shared
  * mapping whose other flags are checked, not an error. */
-CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared)
+CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -43,7 +43,7 @@ CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared)
 	close(fd);
 }
 
-CASE(mmap, map_shared_ignores_an_unknown_flag)
+CASE(mmap, map_shared_ignores_an_unknown_flag, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -57,7 +57,7 @@ CASE(mmap, map_shared_ignores_an_unknown_flag)
 	close(fd);
 }
 
-CASE(mmap, map_shared_validate_rejects_an_unknown_flag_with_eopnotsupp)
+CASE(mmap, map_shared_validate_rejects_an_unknown_flag_with_eopnotsupp, "mmap.errors.many")
 {
 	int fd = backing_file("f", (size_t)hx_page_size());
 	hx_evidence("flag", "%#x", UNKNOWN_MAP_FLAG);
@@ -68,7 +68,7 @@ CASE(mmap, map_shared_validate_rejects_an_unknown_flag_with_eopnotsupp)
 
 /* mmap(2) lists a non-regular file under EACCES; a readable directory
  * fd gets ENODEV: it has no mmap operation. */
-CASE(mmap, mmap_of_a_directory_fails_with_enodev)
+CASE(mmap, mmap_of_a_directory_fails_with_enodev, "mmap.errors.many")
 {
 	EXPECT_OK(mkdir(hx_path("dir"), 0700));
 	int fd = EXPECT_OK(open(hx_path("dir"), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -76,7 +76,7 @@ CASE(mmap, mmap_of_a_directory_fails_with_enodev)
 	close(fd);
 }
 
-CASE(mmap, mmap_of_a_fifo_fails_with_enodev)
+CASE(mmap, mmap_of_a_fifo_fails_with_enodev, "mmap.errors.many")
 {
 	EXPECT_OK(mkfifo(hx_path("fifo"), 0600));
 	int fd = EXPECT_OK(open(hx_path("fifo"), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -84,7 +84,7 @@ CASE(mmap, mmap_of_a_fifo_fails_with_enodev)
 	close(fd);
 }
 
-CASE(mmap, map_fixed_at_an_address_not_on_a_page_boundary_fails_with_einval)
+CASE(mmap, map_fixed_at_an_address_not_on_a_page_boundary_fails_with_einval, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -94,7 +94,7 @@ CASE(mmap, map_fixed_at_an_address_not_on_a_page_boundary_fails_with_einval)
 	close(fd);
 }
 
-CASE(mmap, mmap_longer_than_the_address_space_fails_with_enomem)
+CASE(mmap, mmap_longer_than_the_address_space_fails_with_enomem, "mmap.errors.many")
 {
 	int fd = backing_file("f", (size_t)hx_page_size());
 	size_t length = (size_t)1 << 62;
@@ -105,7 +105,7 @@ CASE(mmap, mmap_longer_than_the_address_space_fails_with_enomem)
 
 /* mmap(2) places EOVERFLOW on 32-bit systems only; 64-bit Linux gives it
  * too when the range ends past the largest file offset. */
-CASE(mmap, mmap_ending_past_the_largest_file_offset_fails_with_eoverflow)
+CASE(mmap, mmap_ending_past_the_largest_file_offset_fails_with_eoverflow, "mmap.errors.many")
 {
 	long ps = hx_page_size();
 	int fd = backing_file("f", (size_t)ps);
@@ -116,7 +116,7 @@ CASE(mmap, mmap_ending_past_the_largest_file_offset_fails_with_eoverflow)
 	close(fd);
 }
 
-CASE(mmap, map_fixed_noreplace_over_an_existing_mapping_fails_with_eexist)
+CASE(mmap, map_fixed_noreplace_over_an_existing_mapping_fails_with_eexist, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -127,7 +127,7 @@ CASE(mmap, map_fixed_noreplace_over_an_existing_mapping_fails_with_eexist)
 }
 
 /* The EPERM a process can provoke alone: a file seal, not a mount. */
-CASE(mmap, writable_shared_mmap_of_a_write_sealed_memfd_fails_with_eperm)
+CASE(mmap, writable_shared_mmap_of_a_write_sealed_memfd_fails_with_eperm, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = EXPECT_OK(memfd_create("sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC));
@@ -141,7 +141,7 @@ CASE(mmap, writable_shared_mmap_of_a_write_sealed_memfd_fails_with_eperm)
 
 /* The notes' own mistake, unchecked: the first use of the "address" is
  * a write to (void *)-1, where nothing can ever be mapped. */
-CASE(mmap, using_map_failed_as_the_mapping_dies_of_sigsegv_at_address_minus_one)
+CASE(mmap, using_map_failed_as_the_mapping_dies_of_sigsegv_at_address_minus_one, "mmap.errors.unchecked-result")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);

@@ -55,7 +55,7 @@ static pid_t parent_writes_child_looks(char *mem)
 	return child;
 }
 
-CASE(mmap, child_write_to_a_file_backed_shared_mapping_is_seen_by_the_parent)
+CASE(mmap, child_write_to_a_file_backed_shared_mapping_is_seen_by_the_parent, "mmap.ipc.related")
 {
 	int fd;
 	char *mem = file_mapping(&fd, MAP_SHARED);
@@ -69,7 +69,7 @@ CASE(mmap, child_write_to_a_file_backed_shared_mapping_is_seen_by_the_parent)
 	close(fd);
 }
 
-CASE(mmap, parent_write_to_a_file_backed_shared_mapping_is_seen_by_the_child)
+CASE(mmap, parent_write_to_a_file_backed_shared_mapping_is_seen_by_the_child, "mmap.ipc.related")
 {
 	int fd;
 	char *mem = file_mapping(&fd, MAP_SHARED);
@@ -81,7 +81,7 @@ CASE(mmap, parent_write_to_a_file_backed_shared_mapping_is_seen_by_the_child)
 	close(fd);
 }
 
-CASE(mmap, child_write_to_an_anonymous_shared_mapping_is_seen_by_the_parent)
+CASE(mmap, child_write_to_an_anonymous_shared_mapping_is_seen_by_the_parent, "mmap.ipc.related")
 {
 	char *mem = anonymous_shared_mapping();
 
@@ -93,7 +93,7 @@ CASE(mmap, child_write_to_an_anonymous_shared_mapping_is_seen_by_the_parent)
 	munmap(mem, hx_page_size());
 }
 
-CASE(mmap, parent_write_to_an_anonymous_shared_mapping_is_seen_by_the_child)
+CASE(mmap, parent_write_to_an_anonymous_shared_mapping_is_seen_by_the_child, "mmap.ipc.related")
 {
 	char *mem = anonymous_shared_mapping();
 
@@ -103,7 +103,7 @@ CASE(mmap, parent_write_to_an_anonymous_shared_mapping_is_seen_by_the_child)
 	munmap(mem, hx_page_size());
 }
 
-CASE(mmap, child_write_to_a_private_mapping_is_not_seen_by_the_parent)
+CASE(mmap, child_write_to_a_private_mapping_is_not_seen_by_the_parent, "mmap.ipc.related")
 {
 	int fd;
 	char *mem = file_mapping(&fd, MAP_PRIVATE);
@@ -116,7 +116,7 @@ CASE(mmap, child_write_to_a_private_mapping_is_not_seen_by_the_parent)
 	close(fd);
 }
 
-CASE(mmap, parent_write_to_a_private_mapping_after_fork_is_not_seen_by_the_child)
+CASE(mmap, parent_write_to_a_private_mapping_after_fork_is_not_seen_by_the_child, "mmap.ipc.related")
 {
 	int fd;
 	char *mem = file_mapping(&fd, MAP_PRIVATE);
@@ -152,7 +152,7 @@ static pid_t start_peer(const char *mode, int ready[2], int go[2])
 	return pid;
 }
 
-CASE(mmap, unrelated_process_write_to_a_shared_file_mapping_is_seen_by_this_one)
+CASE(mmap, unrelated_process_write_to_a_shared_file_mapping_is_seen_by_this_one, "mmap.ipc.unrelated")
 {
 	int fd, ready[2], go[2];
 	char *mem = file_mapping(&fd, MAP_SHARED);
@@ -175,7 +175,7 @@ CASE(mmap, unrelated_process_write_to_a_shared_file_mapping_is_seen_by_this_one)
 	close(fd);
 }
 
-CASE(mmap, write_to_a_shared_file_mapping_is_seen_by_an_unrelated_process)
+CASE(mmap, write_to_a_shared_file_mapping_is_seen_by_an_unrelated_process, "mmap.ipc.unrelated")
 {
 	int fd, ready[2], go[2];
 	char *mem = file_mapping(&fd, MAP_SHARED);

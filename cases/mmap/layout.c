@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-CASE(mmap, mmap_returns_a_page_aligned_address)
+CASE(mmap, mmap_returns_a_page_aligned_address, "mmap.return.address")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -19,7 +19,7 @@ CASE(mmap, mmap_returns_a_page_aligned_address)
 	close(fd);
 }
 
-CASE(mmap, mmap_returns_the_address_of_the_file_byte_at_offset)
+CASE(mmap, mmap_returns_the_address_of_the_file_byte_at_offset, "mmap.return.address")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
@@ -35,7 +35,7 @@ CASE(mmap, mmap_returns_the_address_of_the_file_byte_at_offset)
 	close(fd);
 }
 
-CASE(mmap, mmap_failure_returns_map_failed_which_is_minus_one_with_errno)
+CASE(mmap, mmap_failure_returns_map_failed_which_is_minus_one_with_errno, "mmap.return.map-failed")
 {
 	errno = 0;
 	void *mem = mmap(NULL, 100, PROT_READ, MAP_SHARED, -1, 0);
@@ -47,7 +47,7 @@ CASE(mmap, mmap_failure_returns_map_failed_which_is_minus_one_with_errno)
 	cr_assert_eq(err, EBADF, "errno is %s", hx_errno_name(err));
 }
 
-CASE(mmap, mmap_with_offset_not_a_page_multiple_fails_with_einval)
+CASE(mmap, mmap_with_offset_not_a_page_multiple_fails_with_einval, "mmap.offset.page-multiple")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 3 * page);
@@ -73,7 +73,7 @@ CASE(mmap, mmap_with_offset_not_a_page_multiple_fails_with_einval)
 	close(fd);
 }
 
-CASE(mmap, mmap_with_offset_a_page_multiple_succeeds)
+CASE(mmap, mmap_with_offset_a_page_multiple_succeeds, "mmap.offset.page-multiple")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 3 * page);
@@ -87,7 +87,7 @@ CASE(mmap, mmap_with_offset_a_page_multiple_succeeds)
 	close(fd);
 }
 
-CASE(mmap, mmap_accepts_a_length_that_is_not_a_page_multiple)
+CASE(mmap, mmap_accepts_a_length_that_is_not_a_page_multiple, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -102,7 +102,7 @@ CASE(mmap, mmap_accepts_a_length_that_is_not_a_page_multiple)
 }
 
 /* A file mapping, so no neighbour merges into the maps entry. */
-CASE(mmap, mapping_of_a_partial_page_length_spans_the_whole_page)
+CASE(mmap, mapping_of_a_partial_page_length_spans_the_whole_page, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
@@ -121,7 +121,7 @@ CASE(mmap, mapping_of_a_partial_page_length_spans_the_whole_page)
 	close(fd);
 }
 
-CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file)
+CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
@@ -143,7 +143,7 @@ CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file)
 	close(fd);
 }
 
-CASE(mmap, munmap_of_a_partial_page_length_unmaps_the_whole_page)
+CASE(mmap, munmap_of_a_partial_page_length_unmaps_the_whole_page, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);

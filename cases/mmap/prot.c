@@ -4,7 +4,7 @@
 
 static volatile char sink;
 
-CASE(mmap, prot_read_mapping_reads_the_file_bytes)
+CASE(mmap, prot_read_mapping_reads_the_file_bytes, "mmap.prot.read-write")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -20,7 +20,7 @@ CASE(mmap, prot_read_mapping_reads_the_file_bytes)
 
 /* The write is refused by the page's protection, not for lack of a page:
  * SEGV_ACCERR, at the byte written. */
-CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr)
+CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr, "mmap.prot.read-write")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -42,7 +42,7 @@ CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr)
 
 /* mmap(2): on some architectures PROT_WRITE implies PROT_READ.  x86_64
  * and arm64 page tables cannot say "write-only", so the page is readable. */
-CASE(mmap, prot_write_alone_is_readable_too)
+CASE(mmap, prot_write_alone_is_readable_too, "mmap.prot.read-write")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -64,7 +64,7 @@ CASE(mmap, prot_write_alone_is_readable_too)
 
 /* addr is a hint: where it is taken, the kernel maps elsewhere rather than
  * fail or replace what is there (only MAP_FIXED does that). */
-CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint)
+CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint, "mmap.addr.null")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -84,7 +84,7 @@ CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint)
 	close(fd);
 }
 
-CASE(mmap, a_free_addr_without_map_fixed_is_taken_as_given)
+CASE(mmap, a_free_addr_without_map_fixed_is_taken_as_given, "mmap.addr.null")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);

@@ -24,7 +24,7 @@ static char *map(int fd, size_t len, int flags)
 	return (char *)EXPECT_OK(mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0));
 }
 
-CASE(mmap, shared_mapping_write_is_seen_by_read_of_the_file)
+CASE(mmap, shared_mapping_write_is_seen_by_read_of_the_file, "mmap.shared.writes-reach-file")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -40,7 +40,7 @@ CASE(mmap, shared_mapping_write_is_seen_by_read_of_the_file)
 	close(fd);
 }
 
-CASE(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file)
+CASE(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file, "mmap.shared.writes-reach-file")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -61,7 +61,7 @@ CASE(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file)
 	close(fd);
 }
 
-CASE(mmap, shared_mapping_write_stays_in_the_file_after_munmap)
+CASE(mmap, shared_mapping_write_stays_in_the_file_after_munmap, "mmap.shared.writes-reach-file")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -81,7 +81,7 @@ CASE(mmap, shared_mapping_write_stays_in_the_file_after_munmap)
 
 /* The other direction: the mapping is the file's page cache, so it shows
  * write(2) to the file at once. */
-CASE(mmap, write_to_the_file_is_seen_through_a_shared_mapping)
+CASE(mmap, write_to_the_file_is_seen_through_a_shared_mapping, "mmap.shared.writes-reach-file")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -95,7 +95,7 @@ CASE(mmap, write_to_the_file_is_seen_through_a_shared_mapping)
 	close(fd);
 }
 
-CASE(mmap, private_mapping_write_is_not_seen_by_read_of_the_file)
+CASE(mmap, private_mapping_write_is_not_seen_by_read_of_the_file, "mmap.private.writes-stay-private")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -114,7 +114,7 @@ CASE(mmap, private_mapping_write_is_not_seen_by_read_of_the_file)
 	close(fd);
 }
 
-CASE(mmap, private_mapping_write_is_not_in_the_file_after_munmap)
+CASE(mmap, private_mapping_write_is_not_in_the_file_after_munmap, "mmap.private.writes-stay-private")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -132,7 +132,7 @@ CASE(mmap, private_mapping_write_is_not_in_the_file_after_munmap)
 	cr_assert_str_eq(seen, fill);
 }
 
-CASE(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file)
+CASE(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file, "mmap.private.writes-stay-private")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -151,7 +151,7 @@ CASE(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file)
 
 /* Private is not a snapshot: the copy is made a page at a time, on the
  * first write to that page. */
-CASE(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written)
+CASE(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written, "mmap.private.copy-per-page")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
@@ -166,7 +166,7 @@ CASE(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written)
 	close(fd);
 }
 
-CASE(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written)
+CASE(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written, "mmap.private.copy-per-page")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -182,7 +182,7 @@ CASE(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written)
 }
 
 /* The mapping holds its own reference to the open file, not the fd. */
-CASE(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed)
+CASE(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed, "mmap.fd.close-after-mmap")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -200,7 +200,7 @@ CASE(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed)
 	munmap(mem, page);
 }
 
-CASE(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed)
+CASE(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed, "mmap.fd.close-after-mmap")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -216,7 +216,7 @@ CASE(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed)
 	munmap(mem, page);
 }
 
-CASE(mmap, mapping_keeps_the_file_alive_after_close_and_unlink)
+CASE(mmap, mapping_keeps_the_file_alive_after_close_and_unlink, "mmap.fd.close-after-mmap")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);

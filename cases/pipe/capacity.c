@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <sys/wait.h>
 
-CASE(pipe, default_capacity_is_16_pages_as_f_getpipe_sz_reports)
+CASE(pipe, default_capacity_is_16_pages_as_f_getpipe_sz_reports, "pipe.capacity.default-65536")
 {
 	int p[2];
 	hx_pipe(p);
@@ -24,7 +24,7 @@ CASE(pipe, default_capacity_is_16_pages_as_f_getpipe_sz_reports)
 
 /* The capacity is 16 page-sized slots, not a byte count: a write goes into
  * the last slot only if it fits there whole. */
-CASE(pipe, capacity_in_bytes_depends_on_the_size_of_the_writes)
+CASE(pipe, capacity_in_bytes_depends_on_the_size_of_the_writes, "pipe.capacity.default-65536")
 {
 	int p[2];
 	char chunk[1000] = { 0 };
@@ -46,7 +46,7 @@ CASE(pipe, capacity_in_bytes_depends_on_the_size_of_the_writes)
 
 /* bash's `ulimit -p` is a constant in 512-byte blocks: PIPE_BUF, the size
  * of an atomic write, not the capacity the notes put beside it. */
-CASE(pipe, ulimit_pipe_size_is_pipe_buf_not_the_capacity)
+CASE(pipe, ulimit_pipe_size_is_pipe_buf_not_the_capacity, "pipe.capacity.ulimit-is-pipe-buf")
 {
 	int p[2];
 	char out[64] = "";
@@ -71,7 +71,7 @@ CASE(pipe, ulimit_pipe_size_is_pipe_buf_not_the_capacity)
 	close(p[1]);
 }
 
-CASE(pipe, f_setpipe_sz_rounds_up_to_a_power_of_two_pages)
+CASE(pipe, f_setpipe_sz_rounds_up_to_a_power_of_two_pages, "pipe.capacity.adjustable")
 {
 	int p[2];
 	hx_pipe(p);
@@ -89,7 +89,7 @@ CASE(pipe, f_setpipe_sz_rounds_up_to_a_power_of_two_pages)
 	close(p[1]);
 }
 
-CASE(pipe, f_setpipe_sz_below_the_queued_bytes_fails_with_ebusy)
+CASE(pipe, f_setpipe_sz_below_the_queued_bytes_fails_with_ebusy, "pipe.capacity.adjustable")
 {
 	int p[2];
 	hx_pipe(p);
@@ -111,7 +111,7 @@ static long pipe_max_size(void)
 	return v;
 }
 
-CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged)
+CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged, "pipe.capacity.adjustable")
 {
 	long max = pipe_max_size();
 	if (max <= 0)
@@ -134,7 +134,7 @@ CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged)
 
 /* Writers each send records of PIPE_BUF bytes filled with their own mark;
  * if every write is atomic, the stream is whole records back to back. */
-CASE(pipe, writes_of_at_most_pipe_buf_bytes_are_never_interleaved)
+CASE(pipe, writes_of_at_most_pipe_buf_bytes_are_never_interleaved, "pipe.capacity.ulimit-is-pipe-buf")
 {
 	enum { WRITERS = 4, RECORDS = 256 };
 	int p[2];

@@ -7,7 +7,7 @@
 
 static const char message[] = "through the pipe";
 
-CASE(pipe, parent_writes_and_child_reads_through_pipe_made_before_fork)
+CASE(pipe, parent_writes_and_child_reads_through_pipe_made_before_fork, "pipe.flow.create-then-fork")
 {
 	int p[2];
 	hx_pipe(p);
@@ -24,7 +24,7 @@ CASE(pipe, parent_writes_and_child_reads_through_pipe_made_before_fork)
 	EXPECT_EXITS(child, 0);
 }
 
-CASE(pipe, child_writes_and_parent_reads_through_pipe_made_before_fork)
+CASE(pipe, child_writes_and_parent_reads_through_pipe_made_before_fork, "pipe.flow.create-then-fork")
 {
 	int p[2];
 	char buf[64] = "";
@@ -42,7 +42,7 @@ CASE(pipe, child_writes_and_parent_reads_through_pipe_made_before_fork)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(pipe, siblings_talk_through_a_pipe_their_parent_made)
+CASE(pipe, siblings_talk_through_a_pipe_their_parent_made, "pipe.flow.create-then-fork")
 {
 	int p[2];
 	hx_pipe(p);
@@ -64,7 +64,7 @@ CASE(pipe, siblings_talk_through_a_pipe_their_parent_made)
 }
 
 /* Hence "create, then fork": a pipe made after fork exists in one process. */
-CASE(pipe, pipe_made_after_fork_is_not_in_the_child)
+CASE(pipe, pipe_made_after_fork_is_not_in_the_child, "pipe.flow.create-then-fork")
 {
 	int sync[2], late[2];
 	hx_pipe(sync);
@@ -89,7 +89,7 @@ CASE(pipe, pipe_made_after_fork_is_not_in_the_child)
 
 /* An unrelated program (exec'd with no descriptor of the pipe) opens the
  * pipe through its /proc/PID/fd link. */
-CASE(pipe, unrelated_process_writes_through_proc_fd_link)
+CASE(pipe, unrelated_process_writes_through_proc_fd_link, "pipe.users.related-only")
 {
 	int p[2];
 	char path[64], buf[64] = "";
@@ -109,7 +109,7 @@ CASE(pipe, unrelated_process_writes_through_proc_fd_link)
 	cr_assert_str_eq(buf, message, "read %zd bytes: \"%s\"", n, buf);
 }
 
-CASE(pipe, unrelated_process_writes_through_fd_passed_over_unix_socket)
+CASE(pipe, unrelated_process_writes_through_fd_passed_over_unix_socket, "pipe.users.related-only")
 {
 	int p[2], sv[2];
 	char buf[64] = "", one = 'x', sockarg[16];

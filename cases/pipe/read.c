@@ -3,7 +3,7 @@
 
 #include <fcntl.h>
 
-CASE(pipe, read_returns_the_bytes_present_without_waiting_for_more)
+CASE(pipe, read_returns_the_bytes_present_without_waiting_for_more, "pipe.read.data-present")
 {
 	int p[2];
 	char buf[100];
@@ -19,7 +19,7 @@ CASE(pipe, read_returns_the_bytes_present_without_waiting_for_more)
 	close(p[1]);
 }
 
-CASE(pipe, read_returns_zero_once_every_write_end_in_every_process_is_closed)
+CASE(pipe, read_returns_zero_once_every_write_end_in_every_process_is_closed, "pipe.read.eof-after-writers-close")
 {
 	int p[2];
 	char c;
@@ -36,7 +36,7 @@ CASE(pipe, read_returns_zero_once_every_write_end_in_every_process_is_closed)
 	close(p[0]);
 }
 
-CASE(pipe, read_drains_queued_bytes_before_returning_zero)
+CASE(pipe, read_drains_queued_bytes_before_returning_zero, "pipe.read.eof-after-writers-close")
 {
 	int p[2];
 	char buf[16];
@@ -53,7 +53,7 @@ CASE(pipe, read_drains_queued_bytes_before_returning_zero)
 	close(p[0]);
 }
 
-CASE(pipe, read_of_empty_pipe_blocks_while_a_writer_is_open_until_data_arrives)
+CASE(pipe, read_of_empty_pipe_blocks_while_a_writer_is_open_until_data_arrives, "pipe.read.blocks-while-writer-open")
 {
 	int p[2];
 	hx_pipe(p);
@@ -74,7 +74,7 @@ CASE(pipe, read_of_empty_pipe_blocks_while_a_writer_is_open_until_data_arrives)
 
 /* The write end still open in another process is enough to block; its
  * closing is what turns the wait into end of file. */
-CASE(pipe, read_blocks_until_the_last_writer_closes_then_returns_zero)
+CASE(pipe, read_blocks_until_the_last_writer_closes_then_returns_zero, "pipe.read.blocks-while-writer-open")
 {
 	int p[2], hold[2];
 	hx_pipe(p);
@@ -103,7 +103,7 @@ CASE(pipe, read_blocks_until_the_last_writer_closes_then_returns_zero)
 	close(hold[0]);
 }
 
-CASE(pipe, nonblocking_read_of_empty_pipe_with_a_writer_fails_with_eagain)
+CASE(pipe, nonblocking_read_of_empty_pipe_with_a_writer_fails_with_eagain, "pipe.read.blocks-while-writer-open")
 {
 	int p[2];
 	char c;
@@ -113,7 +113,7 @@ CASE(pipe, nonblocking_read_of_empty_pipe_with_a_writer_fails_with_eagain)
 	close(p[1]);
 }
 
-CASE(pipe, nonblocking_read_of_empty_pipe_without_writers_returns_zero)
+CASE(pipe, nonblocking_read_of_empty_pipe_without_writers_returns_zero, "pipe.read.eof-after-writers-close")
 {
 	int p[2];
 	char c;

@@ -12,7 +12,7 @@ static int queued(int fd)
 	return n;
 }
 
-CASE(pipe, write_without_readers_kills_the_writer_with_sigpipe)
+CASE(pipe, write_without_readers_kills_the_writer_with_sigpipe, "pipe.write.no-readers-sigpipe")
 {
 	int p[2];
 	hx_pipe(p);
@@ -30,7 +30,7 @@ CASE(pipe, write_without_readers_kills_the_writer_with_sigpipe)
 	EXPECT_KILLED_BY(writer, SIGPIPE);
 }
 
-CASE(pipe, write_without_readers_fails_with_epipe_when_sigpipe_is_ignored)
+CASE(pipe, write_without_readers_fails_with_epipe_when_sigpipe_is_ignored, "pipe.write.no-readers-sigpipe")
 {
 	int p[2];
 	hx_pipe(p);
@@ -47,7 +47,7 @@ static void count_sigpipe(int sig)
 	sigpipes++;
 }
 
-CASE(pipe, write_without_readers_raises_sigpipe_then_fails_with_epipe_when_caught)
+CASE(pipe, write_without_readers_raises_sigpipe_then_fails_with_epipe_when_caught, "pipe.write.no-readers-sigpipe")
 {
 	int p[2];
 	hx_pipe(p);
@@ -61,7 +61,7 @@ CASE(pipe, write_without_readers_raises_sigpipe_then_fails_with_epipe_when_caugh
 	close(p[1]);
 }
 
-CASE(pipe, write_with_room_returns_at_once_with_every_byte_queued)
+CASE(pipe, write_with_room_returns_at_once_with_every_byte_queued, "pipe.write.room-continues")
 {
 	int p[2];
 	char buf[1000] = { 0 };
@@ -78,7 +78,7 @@ CASE(pipe, write_with_room_returns_at_once_with_every_byte_queued)
 
 /* Room comes back a page (PIPE_BUF bytes on x86_64) at a time: reading
  * one page is what releases the writer. */
-CASE(pipe, write_to_full_pipe_blocks_until_a_read_makes_room)
+CASE(pipe, write_to_full_pipe_blocks_until_a_read_makes_room, "pipe.write.full-blocks")
 {
 	int p[2];
 	static char page[PIPE_BUF];
@@ -100,7 +100,7 @@ CASE(pipe, write_to_full_pipe_blocks_until_a_read_makes_room)
 	close(p[1]);
 }
 
-CASE(pipe, nonblocking_write_to_full_pipe_fails_with_eagain_and_writes_nothing)
+CASE(pipe, nonblocking_write_to_full_pipe_fails_with_eagain_and_writes_nothing, "pipe.write.full-blocks")
 {
 	int p[2];
 	char buf[PIPE_BUF] = { 0 };
@@ -118,7 +118,7 @@ CASE(pipe, nonblocking_write_to_full_pipe_fails_with_eagain_and_writes_nothing)
 
 /* More than PIPE_BUF bytes carry no all-or-nothing promise: O_NONBLOCK
  * writes what fits. */
-CASE(pipe, nonblocking_write_larger_than_pipe_buf_writes_what_fits)
+CASE(pipe, nonblocking_write_larger_than_pipe_buf_writes_what_fits, "pipe.write.full-blocks")
 {
 	int p[2];
 	static char buf[3 * PIPE_BUF];

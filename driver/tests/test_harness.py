@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import alive
+from conftest import ROOT, alive
 from driver import collect
 
 
@@ -116,3 +116,12 @@ def test_nothing_is_left_in_the_temp_dir(fixtures):
 def test_a_skip_carries_its_reason(fixtures):
     r = result(fixtures, "skip_says_why")
     assert r["status"] == "skip" and r["message"] == "no frobnicator here"
+
+
+def test_a_result_names_its_claim_and_the_line_it_is_written_on(fixtures):
+    r = result(fixtures, "child_exit_code_is_seen")
+    assert r["claim"] == "fixture.harness" and r["variant"] is None
+    path, line = r["source"].split(":")
+    assert path == "harness/tests/fixtures.c"
+    written = (ROOT / path).read_text().splitlines()[int(line) - 1]
+    assert written.startswith("CASE(fixture, child_exit_code_is_seen,")

@@ -7,21 +7,21 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-CASE(fixture, child_exit_code_is_seen)
+CASE(fixture, child_exit_code_is_seen, "fixture.harness")
 {
 	pid_t child;
 	IN_CHILD(child) _exit(3);
 	EXPECT_EXITS(child, 3);
 }
 
-CASE(fixture, child_killed_by_signal_is_seen)
+CASE(fixture, child_killed_by_signal_is_seen, "fixture.harness")
 {
 	pid_t child;
 	IN_CHILD(child) raise(SIGUSR1);
 	EXPECT_KILLED_BY(child, SIGUSR1);
 }
 
-CASE(fixture, child_blocked_in_read_is_detected)
+CASE(fixture, child_blocked_in_read_is_detected, "fixture.harness")
 {
 	int p[2];
 	char c;
@@ -35,7 +35,7 @@ CASE(fixture, child_blocked_in_read_is_detected)
 	close(p[1]);
 }
 
-CASE(fixture, child_blocked_in_write_is_detected)
+CASE(fixture, child_blocked_in_write_is_detected, "fixture.harness")
 {
 	int p[2];
 	char page[4096] = {0};
@@ -50,21 +50,21 @@ CASE(fixture, child_blocked_in_write_is_detected)
 	close(p[1]);
 }
 
-CASE(fixture, busy_child_is_not_taken_for_blocked)
+CASE(fixture, busy_child_is_not_taken_for_blocked, "fixture.harness")
 {
 	pid_t spinner;
 	IN_CHILD(spinner) for (;;) {}
 	EXPECT_BLOCKED_IN(spinner, "read");
 }
 
-CASE(fixture, child_reason_reaches_the_message)
+CASE(fixture, child_reason_reaches_the_message, "fixture.harness")
 {
 	pid_t child;
 	IN_CHILD(child) CHILD_EXPECT(1 + 1 == 3, "arithmetic said %d", 1 + 1);
 	EXPECT_EXITS(child, 0);
 }
 
-CASE(fixture, case_that_hangs_is_timed_out)
+CASE(fixture, case_that_hangs_is_timed_out, "fixture.harness")
 {
 	int p[2];
 	char c;
@@ -77,25 +77,25 @@ CASE(fixture, case_that_hangs_is_timed_out)
 	if (read(p[0], &c, 1)) {}
 }
 
-CASE(fixture, case_that_crashes_is_an_error)
+CASE(fixture, case_that_crashes_is_an_error, "fixture.harness")
 {
 	close(open(hx_path("file"), O_CREAT | O_WRONLY, 0600));
 	hx_step("about to crash");
 	raise(SIGSEGV);
 }
 
-CASE(fixture, fd_leak_is_reported)
+CASE(fixture, fd_leak_is_reported, "fixture.harness")
 {
 	int p[2];
 	hx_pipe(p);
 }
 
-CASE(fixture, early_exit_is_an_error)
+CASE(fixture, early_exit_is_an_error, "fixture.harness")
 {
 	_exit(0);
 }
 
-CASE(fixture, message_with_quotes_and_newlines_is_valid_json)
+CASE(fixture, message_with_quotes_and_newlines_is_valid_json, "fixture.harness")
 {
 	hx_evidence("tricky", "quote \" backslash \\ tab \t newline \n bell \a end");
 	cr_assert_fail("a \"quoted\" word,\nnew line, back\\slash, <b>html</b>, \xff invalid utf-8");
@@ -103,7 +103,7 @@ CASE(fixture, message_with_quotes_and_newlines_is_valid_json)
 
 /* A child that blocks every signal it can and ignores SIGTERM, and
  * grandchildren that leave its session: none may outlive the case. */
-CASE(fixture, stubborn_descendants_are_swept)
+CASE(fixture, stubborn_descendants_are_swept, "fixture.harness")
 {
 	int p[2];
 	hx_pipe(p);
@@ -143,7 +143,7 @@ CASE(fixture, stubborn_descendants_are_swept)
 	}
 }
 
-CASE(fixture, fault_offset_is_recorded)
+CASE(fixture, fault_offset_is_recorded, "fixture.harness")
 {
 	char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cr_assert(page != MAP_FAILED);
@@ -156,7 +156,7 @@ CASE(fixture, fault_offset_is_recorded)
 	munmap(page, 4096);
 }
 
-CASE(fixture, skip_says_why)
+CASE(fixture, skip_says_why, "fixture.harness")
 {
 	cr_skip_test("no %s here", "frobnicator");
 }
