@@ -234,11 +234,23 @@ const char *hx_evidence_str(const char *key);
 		  #call, r_, r_ == -1 ? hx_errno_name(e_) : "no error", hx_errno_name(err)); \
 } while (0)
 
-/* A system call succeeds (the harness's own set-up calls, mostly). */
+/* The behaviour under test: a call that must succeed; failing is `fail`. */
 #define EXPECT_OK(call) ({ \
 	errno = 0; \
 	long r_ = (long)(call); \
 	cr_assert(r_ != -1, "%s failed: %s", #call, hx_errno_name(errno)); \
+	r_; })
+
+/* A set-up call (returning -1, or MAP_FAILED, on failure), in the case or
+ * in a child: when it fails the case could not check what it is about and
+ * is reported as `error`, not `fail` (LTP's SAFE_* and TBROK).  Its value
+ * is the call's. */
+#define SAFE(call) ({ \
+	errno = 0; \
+	long r_ = (long)(call); \
+	if (r_ == -1) \
+		hx_broken("set-up failed at %s:%d: %s: %s", __FILE__, __LINE__, #call, \
+			  hx_errno_name(errno)); \
 	r_; })
 
 /* The reason a child gave with CHILD_EXPECT, as ": reason", or "". */

@@ -7,7 +7,7 @@ CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity
 {
 	const char *path = fifo_make("myfifo");
 	int small = (int)(2 * hx_page_size());
-	int r = EXPECT_OK(open(path, O_RDONLY | O_NONBLOCK));
+	int r = SAFE(open(path, O_RDONLY | O_NONBLOCK));
 	pid_t writer;
 	IN_CHILD(writer) {
 		close(r);
@@ -69,7 +69,7 @@ CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stay
 	fifo_open_both(path, &r, &w);
 
 	int after = fifo_queued(r);
-	EXPECT_OK(fcntl(r, F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(r, F_SETFL, O_NONBLOCK));
 	ssize_t n = read(r, &c, 1);
 	hx_evidence("queued_before_close", "%d", before);
 	hx_evidence("queued_after_reopen", "%d", after);
@@ -163,7 +163,7 @@ CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shar
 	EXPECT_BLOCKED_IN(reader[0], "open");
 	EXPECT_BLOCKED_IN(reader[1], "open");
 
-	int w = EXPECT_OK(open(path, O_WRONLY));
+	int w = SAFE(open(path, O_WRONLY));
 	for (long off = 0; off < STREAM; off += WRITE_SIZE) {
 		for (int k = 0; k < WRITE_SIZE; k++)
 			chunk[k] = (unsigned char)((off + k) % MOD);

@@ -65,7 +65,7 @@ CASE(ipc, writer_may_unmap_its_buffer_once_write_returns, "ipc.kernel.buffer-cop
 {
 	int data[2], go[2];
 	long page = hx_page_size();
-	char *buf = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ | PROT_WRITE,
+	char *buf = (char *)SAFE(mmap(NULL, page, PROT_READ | PROT_WRITE,
 					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	memcpy(buf, message, sizeof message);
 	pid_t reader = reader_after_go(data, go);
@@ -159,7 +159,7 @@ static void forbid_system_calls(void)
  * the bytes cross with neither process entering the kernel. */
 CASE(ipc, shared_mapping_carries_data_between_processes_that_make_no_system_call, "ipc.kernel.required")
 {
-	struct mailbox *box = (struct mailbox *)EXPECT_OK(
+	struct mailbox *box = (struct mailbox *)SAFE(
 		mmap(NULL, sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
 	memset(box, 0, sizeof *box);
 	pid_t receiver, sender;

@@ -49,7 +49,7 @@ CASE(ipc, regular_file_carries_data_from_one_process_to_another, "ipc.methods.fi
 	}
 	EXPECT_EXITS(writer, 0);
 
-	int fd = EXPECT_OK(open(path, O_RDONLY));
+	int fd = SAFE(open(path, O_RDONLY));
 	ssize_t n = hx_read_all(fd, buf, sizeof buf);
 
 	close(fd);
@@ -83,7 +83,7 @@ CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another, "ipc.method
 {
 	int sv[2];
 	char buf[sizeof message] = "";
-	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid_t sender;
 	IN_CHILD(sender) {
 		close(sv[0]);

@@ -11,7 +11,7 @@ CASE(ipc, both_ends_of_a_unix_socket_pair_send_and_receive_at_the_same_time, "ip
 {
 	int sv[2];
 	char buf[16] = "";
-	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid_t child;
 	IN_CHILD(child) {
 		char got[16] = "";
@@ -40,7 +40,7 @@ static void two_sends_then_receive(int type, ssize_t got[2])
 {
 	int sv[2];
 	char buf[64];
-	EXPECT_OK(socketpair(AF_UNIX, type, 0, sv));
+	SAFE(socketpair(AF_UNIX, type, 0, sv));
 	pid_t sender;
 	IN_CHILD(sender) {
 		CHILD_EXPECT(send(sv[1], "abc", 3, 0) == 3, "send: %s", hx_errno_name(errno));
@@ -90,7 +90,7 @@ enum { MESSAGES = 20000 };
 static void numbered_messages(int type)
 {
 	int sv[2];
-	EXPECT_OK(socketpair(AF_UNIX, type, 0, sv));
+	SAFE(socketpair(AF_UNIX, type, 0, sv));
 	pid_t sender;
 	IN_CHILD(sender) {
 		close(sv[0]);
@@ -144,10 +144,10 @@ CASE(ipc, datagram_sender_blocks_on_a_full_receiver_until_a_receive_makes_room, 
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", hx_path("rx"));
-	int rx = EXPECT_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
-	int tx = EXPECT_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
-	EXPECT_OK(bind(rx, (struct sockaddr *)&addr, sizeof addr));
-	EXPECT_OK(connect(tx, (struct sockaddr *)&addr, sizeof addr));
+	int rx = SAFE(socket(AF_UNIX, SOCK_DGRAM, 0));
+	int tx = SAFE(socket(AF_UNIX, SOCK_DGRAM, 0));
+	SAFE(bind(rx, (struct sockaddr *)&addr, sizeof addr));
+	SAFE(connect(tx, (struct sockaddr *)&addr, sizeof addr));
 	uint32_t i = 0;
 	while (send(tx, &i, sizeof i, MSG_DONTWAIT) == sizeof i)
 		i++;

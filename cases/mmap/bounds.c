@@ -19,7 +19,7 @@ static void read_up_to(const char *base, size_t from, size_t to)
 static off_t file_size(int fd)
 {
 	struct stat st;
-	EXPECT_OK(fstat(fd, &st));
+	SAFE(fstat(fd, &st));
 	return st.st_size;
 }
 
@@ -36,7 +36,7 @@ CASE(mmap, bytes_past_eof_in_the_last_page_read_as_zeros, "mmap.bounds.tail-of-l
 {
 	size_t ps = hx_page_size(), size = eof_in_second_page();
 	int fd = backing_file("f", size);
-	const char *m = (char *)EXPECT_OK(mmap(NULL, 3 * ps, PROT_READ, MAP_SHARED, fd, 0));
+	const char *m = (char *)SAFE(mmap(NULL, 3 * ps, PROT_READ, MAP_SHARED, fd, 0));
 
 	size_t nonzero = 0;
 	for (size_t i = size; i < 2 * ps; i++)
@@ -56,10 +56,10 @@ CASE(mmap, writes_past_eof_in_the_last_page_succeed_but_never_reach_the_file, "m
 {
 	size_t ps = hx_page_size(), size = eof_in_second_page();
 	int fd = backing_file("f", size);
-	char *m = (char *)EXPECT_OK(mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	char *m = (char *)SAFE(mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
 
 	memset(m + size, 'Z', 2 * ps - size);
-	EXPECT_OK(munmap(m, 3 * ps));
+	SAFE(munmap(m, 3 * ps));
 
 	char *back = calloc(1, 2 * ps);
 	ssize_t n = pread(fd, back, 2 * ps, 0);
@@ -87,7 +87,7 @@ CASE(mmap, access_to_the_first_whole_page_past_eof_raises_sigbus, "mmap.bounds.p
 {
 	size_t ps = hx_page_size(), size = eof_in_second_page();
 	int fd = backing_file("f", size);
-	const char *m = (char *)EXPECT_OK(mmap(NULL, 3 * ps, PROT_READ, MAP_SHARED, fd, 0));
+	const char *m = (char *)SAFE(mmap(NULL, 3 * ps, PROT_READ, MAP_SHARED, fd, 0));
 
 	pid_t toucher;
 	IN_CHILD(toucher) {
@@ -132,15 +132,15 @@ CASE(mmap, write_past_the_end_of_the_mapping_lands_silently_in_the_mapping_that_
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	char *room = (char *)EXPECT_OK(mmap(NULL, 2 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-	char *m = (char *)EXPECT_OK(mmap(room, ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0));
-	char *next = (char *)EXPECT_OK(mmap(room + ps, ps, PROT_READ | PROT_WRITE,
+	char *room = (char *)SAFE(mmap(NULL, 2 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	char *m = (char *)SAFE(mmap(room, ps, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0));
+	char *next = (char *)SAFE(mmap(room + ps, ps, PROT_READ | PROT_WRITE,
 					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 
 	memcpy(m + ps, "overrun", 7);
 
 	char first[8] = "";
-	EXPECT_OK(pread(fd, first, 7, 0));
+	SAFE(pread(fd, first, 7, 0));
 	hx_evidence("next_mapping_starts_with", "%.7s", next);
 	hx_evidence("file_size_after", "%ld", (long)file_size(fd));
 	cr_assert(memcmp(next, "overrun", 7) == 0, "the overrun did not land in the next mapping");
@@ -170,7 +170,7 @@ CASE(mmap, first_write_to_a_mapping_of_an_empty_file_raises_sigbus_at_offset_0, 
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("empty", 0);
-	char *m = (char *)EXPECT_OK(mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	char *m = (char *)SAFE(mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
 
 	pid_t writer;
 	IN_CHILD(writer) {
@@ -189,7 +189,7 @@ CASE(mmap, sigbus_from_an_empty_file_is_bus_adrerr_past_eof_not_an_alignment_err
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("empty", 0);
-	const char *m = (char *)EXPECT_OK(mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0));
+	const char *m = (char *)SAFE(mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0));
 
 	pid_t reader;
 	IN_CHILD(reader) {
@@ -207,7 +207,7 @@ CASE(mmap, misaligned_access_to_mapped_file_bytes_does_not_fault, "mmap.empty-fi
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	char *m = (char *)EXPECT_OK(mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	char *m = (char *)SAFE(mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
 
 	pid_t toucher;
 	IN_CHILD(toucher) {
@@ -242,9 +242,9 @@ static void expect_mapping_reaches_the_file(int fd, size_t length)
 {
 	char *m = (char *)EXPECT_OK(mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
 	memcpy(m + length - 5, "hello", 5);
-	EXPECT_OK(munmap(m, length));
+	SAFE(munmap(m, length));
 	char back[6] = "";
-	EXPECT_OK(pread(fd, back, 5, (off_t)length - 5));
+	SAFE(pread(fd, back, 5, (off_t)length - 5));
 	hx_evidence("file_tail", "%s", back);
 	cr_assert_str_eq(back, "hello");
 }
@@ -279,7 +279,7 @@ CASE(mmap, extending_the_file_after_mmap_makes_the_faulting_pages_usable, "mmap.
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("empty", 0);
-	char *m = (char *)EXPECT_OK(mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	char *m = (char *)SAFE(mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
 	pid_t before;
 	IN_CHILD(before) {
 		hx_catch_faults(m);
@@ -297,8 +297,8 @@ CASE(mmap, extending_the_file_after_mmap_makes_the_faulting_pages_usable, "mmap.
 	}
 	EXPECT_EXITS(after, 0);
 	char first = 0, last = 0;
-	EXPECT_OK(pread(fd, &first, 1, 0));
-	EXPECT_OK(pread(fd, &last, 1, (off_t)(2 * ps - 1)));
+	SAFE(pread(fd, &first, 1, 0));
+	SAFE(pread(fd, &last, 1, (off_t)(2 * ps - 1)));
 	hx_evidence("file_bytes", "%c..%c", first ? first : '0', last ? last : '0');
 	cr_assert(first == 'x' && last == 'y', "the writes after extending did not reach the file");
 	munmap(m, 2 * ps);

@@ -33,7 +33,7 @@ CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared, "
 
 	memcpy(m, "shared", 6);
 	char back[7] = "";
-	EXPECT_OK(pread(fd, back, 6, 0));
+	SAFE(pread(fd, back, 6, 0));
 	hx_evidence("flags", "%#x", MAP_SHARED | MAP_PRIVATE);
 	hx_evidence("map_shared_validate", "%#x", MAP_SHARED_VALIDATE);
 	hx_evidence("file_starts_with", "%s", back);
@@ -70,16 +70,16 @@ CASE(mmap, map_shared_validate_rejects_an_unknown_flag_with_eopnotsupp, "mmap.er
  * fd gets ENODEV: it has no mmap operation. */
 CASE(mmap, mmap_of_a_directory_fails_with_enodev, "mmap.errors.many")
 {
-	EXPECT_OK(mkdir(hx_path("dir"), 0700));
-	int fd = EXPECT_OK(open(hx_path("dir"), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	SAFE(mkdir(hx_path("dir"), 0700));
+	int fd = SAFE(open(hx_path("dir"), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, MAP_SHARED, fd, 0), ENODEV);
 	close(fd);
 }
 
 CASE(mmap, mmap_of_a_fifo_fails_with_enodev, "mmap.errors.many")
 {
-	EXPECT_OK(mkfifo(hx_path("fifo"), 0600));
-	int fd = EXPECT_OK(open(hx_path("fifo"), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+	SAFE(mkfifo(hx_path("fifo"), 0600));
+	int fd = SAFE(open(hx_path("fifo"), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, MAP_SHARED, fd, 0), ENODEV);
 	close(fd);
 }
@@ -88,7 +88,7 @@ CASE(mmap, map_fixed_at_an_address_not_on_a_page_boundary_fails_with_einval, "mm
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	char *room = (char *)EXPECT_OK(mmap(NULL, 2 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	char *room = (char *)SAFE(mmap(NULL, 2 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	EXPECT_FAILS_WITH(mmap(room + 1, ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0), EINVAL);
 	munmap(room, 2 * ps);
 	close(fd);
@@ -120,7 +120,7 @@ CASE(mmap, map_fixed_noreplace_over_an_existing_mapping_fails_with_eexist, "mmap
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	void *taken = (void *)EXPECT_OK(mmap(NULL, ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	void *taken = (void *)SAFE(mmap(NULL, ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	EXPECT_FAILS_WITH(mmap(taken, ps, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0), EEXIST);
 	munmap(taken, ps);
 	close(fd);
@@ -130,9 +130,9 @@ CASE(mmap, map_fixed_noreplace_over_an_existing_mapping_fails_with_eexist, "mmap
 CASE(mmap, writable_shared_mmap_of_a_write_sealed_memfd_fails_with_eperm, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
-	int fd = EXPECT_OK(memfd_create("sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC));
-	EXPECT_OK(ftruncate(fd, (off_t)ps));
-	EXPECT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	int fd = SAFE(memfd_create("sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC));
+	SAFE(ftruncate(fd, (off_t)ps));
+	SAFE(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
 	EXPECT_FAILS_WITH(mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EPERM);
 	close(fd);
 }
@@ -145,7 +145,7 @@ CASE(mmap, using_map_failed_as_the_mapping_dies_of_sigsegv_at_address_minus_one,
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	int ro = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
+	int ro = SAFE(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
 
 	pid_t careless;
 	IN_CHILD(careless) {

@@ -9,12 +9,12 @@ static char *file_mapping(int *fd, int flags)
 {
 	long page = hx_page_size();
 	*fd = backing_file("f", page);
-	return (char *)EXPECT_OK(mmap(NULL, page, PROT_READ | PROT_WRITE, flags, *fd, 0));
+	return (char *)SAFE(mmap(NULL, page, PROT_READ | PROT_WRITE, flags, *fd, 0));
 }
 
 static char *anonymous_shared_mapping(void)
 {
-	return (char *)EXPECT_OK(mmap(NULL, hx_page_size(), PROT_READ | PROT_WRITE,
+	return (char *)SAFE(mmap(NULL, hx_page_size(), PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0));
 }
 

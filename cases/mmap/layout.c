@@ -23,7 +23,7 @@ CASE(mmap, mmap_returns_the_address_of_the_file_byte_at_offset, "mmap.return.add
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
-	EXPECT_OK(pwrite(fd, "O", 1, page));
+	SAFE(pwrite(fd, "O", 1, page));
 
 	char *mem = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
 
@@ -135,7 +135,7 @@ CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file, "mmap.le
 	EXPECT_EXITS(toucher, 0);
 
 	char seen = 0;
-	EXPECT_OK(pread(fd, &seen, 1, page - 1));
+	SAFE(pread(fd, &seen, 1, page - 1));
 	hx_evidence("written_at", "%ld", page - 1);
 	hx_evidence("file_byte", "%c", seen);
 	cr_assert_eq(seen, 'W', "file byte %ld is '%c'", page - 1, seen);
@@ -147,7 +147,7 @@ CASE(mmap, munmap_of_a_partial_page_length_unmaps_the_whole_page, "mmap.length.w
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
-	char *mem = (char *)EXPECT_OK(mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0));
+	char *mem = (char *)SAFE(mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0));
 
 	EXPECT_OK(munmap(mem, 1));
 

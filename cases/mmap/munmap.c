@@ -8,7 +8,7 @@ static char *three_pages(int *fd)
 {
 	long page = hx_page_size();
 	*fd = backing_file("f", 3 * page);
-	return (char *)EXPECT_OK(mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0));
+	return (char *)SAFE(mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0));
 }
 
 CASE(mmap, munmap_returns_0_on_success, "mmap.return.munmap")
@@ -106,8 +106,8 @@ CASE(mmap, munmap_from_inside_the_mapping_unmaps_only_the_pages_from_there_on, "
 	}
 	EXPECT_FAULT_AT(toucher, SIGSEGV, page);
 	char kept[2] = "";
-	EXPECT_OK(pread(fd, &kept[0], 1, 0));
-	EXPECT_OK(pread(fd, &kept[1], 1, page - 1));
+	SAFE(pread(fd, &kept[0], 1, 0));
+	SAFE(pread(fd, &kept[1], 1, page - 1));
 	hx_evidence("file_bytes_written_through_first_page", "%.2s", kept);
 	cr_assert(kept[0] == 'K' && kept[1] == 'K', "the first page no longer reaches the file");
 	munmap(mem, page);
@@ -120,8 +120,8 @@ CASE(mmap, munmap_from_inside_with_the_original_length_unmaps_past_the_mapping, 
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 3 * page);
-	char *area = (char *)EXPECT_OK(mmap(NULL, 4 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-	char *mem = (char *)EXPECT_OK(mmap(area, 3 * page, PROT_READ | PROT_WRITE,
+	char *area = (char *)SAFE(mmap(NULL, 4 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	char *mem = (char *)SAFE(mmap(area, 3 * page, PROT_READ | PROT_WRITE,
 					   MAP_SHARED | MAP_FIXED, fd, 0));
 
 	EXPECT_OK(munmap(mem + page, 3 * page));

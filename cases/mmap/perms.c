@@ -9,7 +9,7 @@ static int page_file_opened(int mode)
 {
 	int rw = backing_file("f", (size_t)hx_page_size());
 	close(rw);
-	return EXPECT_OK(open(hx_path("f"), mode | O_CLOEXEC));
+	return SAFE(open(hx_path("f"), mode | O_CLOEXEC));
 }
 
 /* ---- O_WRONLY ----------------------------------------------------------- */
@@ -53,7 +53,7 @@ CASE(mmap, mprotect_cannot_make_a_shared_mapping_of_an_o_rdonly_fd_writable, "mm
 {
 	size_t ps = hx_page_size();
 	int fd = page_file_opened(O_RDONLY);
-	void *m = (void *)EXPECT_OK(mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0));
+	void *m = (void *)SAFE(mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0));
 
 	EXPECT_FAILS_WITH(mprotect(m, ps, PROT_READ | PROT_WRITE), EACCES);
 
@@ -72,7 +72,7 @@ CASE(mmap, o_rdonly_fd_maps_private_writable_and_the_writes_stay_private, "mmap.
 
 	memcpy(m, "private", 7);
 	char back[8] = "";
-	EXPECT_OK(pread(fd, back, 7, 0));
+	SAFE(pread(fd, back, 7, 0));
 	hx_evidence("mapping_starts_with", "%.7s", m);
 	hx_evidence("file_starts_with", "%.7s", back);
 	cr_assert(memcmp(m, "private", 7) == 0);

@@ -24,7 +24,7 @@ CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr, "mmap.prot.read-w
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
-	char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
+	char *mem = (char *)SAFE(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
 
 	pid_t writer;
 	IN_CHILD(writer) {
@@ -68,7 +68,7 @@ CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint, "mmap.addr.null")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
-	char *taken = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ | PROT_WRITE,
+	char *taken = (char *)SAFE(mmap(NULL, page, PROT_READ | PROT_WRITE,
 					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	taken[0] = 'T';
 
@@ -88,8 +88,8 @@ CASE(mmap, a_free_addr_without_map_fixed_is_taken_as_given, "mmap.addr.null")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
-	char *hole = (char *)EXPECT_OK(mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-	EXPECT_OK(munmap(hole, page));
+	char *hole = (char *)SAFE(mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	SAFE(munmap(hole, page));
 
 	char *mem = mmap(hole, page, PROT_READ, MAP_SHARED, fd, 0);
 

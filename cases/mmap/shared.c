@@ -21,7 +21,7 @@ static void untouched(char *buf, size_t n)
 
 static char *map(int fd, size_t len, int flags)
 {
-	return (char *)EXPECT_OK(mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0));
+	return (char *)SAFE(mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0));
 }
 
 CASE(mmap, shared_mapping_write_is_seen_by_read_of_the_file, "mmap.shared.writes-reach-file")
@@ -69,10 +69,10 @@ CASE(mmap, shared_mapping_write_stays_in_the_file_after_munmap, "mmap.shared.wri
 	memcpy(mem, message, sizeof message - 1);
 	close(fd);
 
-	EXPECT_OK(munmap(mem, page));
+	SAFE(munmap(mem, page));
 
 	char seen[sizeof message];
-	int again = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
+	int again = SAFE(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
 	file_bytes(again, 0, seen, sizeof seen);
 	close(again);
 	hx_evidence("read_after_munmap", "%s", seen);
@@ -123,8 +123,8 @@ CASE(mmap, private_mapping_write_is_not_in_the_file_after_munmap, "mmap.private.
 	untouched(fill, sizeof fill);
 	memcpy(mem, message, sizeof message - 1);
 
-	EXPECT_OK(munmap(mem, page));
-	EXPECT_OK(fsync(fd));
+	SAFE(munmap(mem, page));
+	SAFE(fsync(fd));
 
 	file_bytes(fd, 0, seen, sizeof seen);
 	close(fd);
@@ -187,12 +187,12 @@ CASE(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed, "mmap.f
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
 	char *mem = map(fd, page, MAP_SHARED);
-	EXPECT_OK(close(fd));
+	SAFE(close(fd));
 
 	memcpy(mem, message, sizeof message - 1);
 
 	char seen[sizeof message];
-	int reader = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
+	int reader = SAFE(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
 	file_bytes(reader, 0, seen, sizeof seen);
 	close(reader);
 	hx_evidence("read_at_0", "%s", seen);
@@ -205,9 +205,9 @@ CASE(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed, "mmap.fd.cl
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
 	char *mem = map(fd, page, MAP_SHARED);
-	EXPECT_OK(close(fd));
+	SAFE(close(fd));
 
-	int writer = EXPECT_OK(open(hx_path("f"), O_WRONLY | O_CLOEXEC));
+	int writer = SAFE(open(hx_path("f"), O_WRONLY | O_CLOEXEC));
 	EXPECT_OK(pwrite(writer, message, sizeof message - 1, 0));
 	close(writer);
 
@@ -221,9 +221,9 @@ CASE(mmap, mapping_keeps_the_file_alive_after_close_and_unlink, "mmap.fd.close-a
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
 	char *mem = map(fd, page, MAP_SHARED);
-	EXPECT_OK(close(fd));
+	SAFE(close(fd));
 
-	EXPECT_OK(unlink(hx_path("f")));
+	SAFE(unlink(hx_path("f")));
 	memcpy(mem, message, sizeof message - 1);
 
 	char line[512];

@@ -29,7 +29,7 @@ CASE(pipe, capacity_in_bytes_depends_on_the_size_of_the_writes, "pipe.capacity.d
 	int p[2];
 	char chunk[1000] = { 0 };
 	hx_pipe(p);
-	EXPECT_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETFL, O_NONBLOCK));
 
 	long total = 0;
 	ssize_t w;

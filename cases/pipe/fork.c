@@ -93,7 +93,7 @@ CASE(pipe, unrelated_process_writes_through_proc_fd_link, "pipe.users.related-on
 {
 	int p[2];
 	char path[64], buf[64] = "";
-	EXPECT_OK(pipe2(p, O_CLOEXEC));
+	SAFE(pipe2(p, O_CLOEXEC));
 	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), p[1]);
 	char peer[4096];
 	snprintf(peer, sizeof peer, "%s/peer-pipe", hx_bindir());
@@ -113,8 +113,8 @@ CASE(pipe, unrelated_process_writes_through_fd_passed_over_unix_socket, "pipe.us
 {
 	int p[2], sv[2];
 	char buf[64] = "", one = 'x', sockarg[16];
-	EXPECT_OK(pipe2(p, O_CLOEXEC));
-	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	SAFE(pipe2(p, O_CLOEXEC));
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	char peer[4096];
 	snprintf(peer, sizeof peer, "%s/peer-pipe", hx_bindir());
 	snprintf(sockarg, sizeof sockarg, "%d", sv[1]);

@@ -107,7 +107,7 @@ CASE(pipe, nonblocking_read_of_empty_pipe_with_a_writer_fails_with_eagain, "pipe
 {
 	int p[2];
 	char c;
-	EXPECT_OK(pipe2(p, O_NONBLOCK));
+	SAFE(pipe2(p, O_NONBLOCK));
 	EXPECT_FAILS_WITH(read(p[0], &c, 1), EAGAIN);
 	close(p[0]);
 	close(p[1]);
@@ -117,7 +117,7 @@ CASE(pipe, nonblocking_read_of_empty_pipe_without_writers_returns_zero, "pipe.re
 {
 	int p[2];
 	char c;
-	EXPECT_OK(pipe2(p, O_NONBLOCK));
+	SAFE(pipe2(p, O_NONBLOCK));
 	close(p[1]);
 
 	ssize_t n = read(p[0], &c, 1);

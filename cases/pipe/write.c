@@ -107,7 +107,7 @@ CASE(pipe, nonblocking_write_to_full_pipe_fails_with_eagain_and_writes_nothing, 
 	hx_pipe(p);
 	hx_fill(p[1]);
 	int before = queued(p[0]);
-	EXPECT_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETFL, O_NONBLOCK));
 
 	EXPECT_FAILS_WITH(write(p[1], buf, sizeof buf), EAGAIN);
 
@@ -125,7 +125,7 @@ CASE(pipe, nonblocking_write_larger_than_pipe_buf_writes_what_fits, "pipe.write.
 	hx_pipe(p);
 	hx_fill(p[1]);
 	cr_assert_eq(hx_read_all(p[0], buf, PIPE_BUF), PIPE_BUF);
-	EXPECT_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETFL, O_NONBLOCK));
 
 	ssize_t n = write(p[1], buf, sizeof buf);
 

@@ -125,3 +125,12 @@ def test_a_result_names_its_claim_and_the_line_it_is_written_on(fixtures):
     assert path == "harness/tests/fixtures.c"
     written = (ROOT / path).read_text().splitlines()[int(line) - 1]
     assert written.startswith("CASE(fixture, child_exit_code_is_seen,")
+
+
+@pytest.mark.parametrize("where", ["", "_in_a_child"])
+def test_a_failed_set_up_call_is_an_error_naming_the_call(fixtures, where):
+    r = result(fixtures, f"failed_setup{where}_is_an_error_not_a_fail")
+    assert r["status"] == "error", r["message"]
+    assert "set-up failed at harness/tests/fixtures.c:" in r["message"]
+    assert 'open(hx_path("missing"), O_RDONLY): ENOENT' in r["message"]
+    assert "not reached" not in r["message"]

@@ -72,7 +72,7 @@ CASE(fixture, case_that_hangs_is_timed_out, "fixture.harness")
 	pid_t child;
 	IN_CHILD(child) pause();
 	hx_evidence("hung_child", "%d", (int)child);
-	cr_assert(mkfifo(hx_path("fifo"), 0600) == 0);
+	SAFE(mkfifo(hx_path("fifo"), 0600));
 	hx_step("reading a pipe nobody writes");
 	if (read(p[0], &c, 1)) {}
 }
@@ -145,8 +145,7 @@ CASE(fixture, stubborn_descendants_are_swept, "fixture.harness")
 
 CASE(fixture, fault_offset_is_recorded, "fixture.harness")
 {
-	char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(page != MAP_FAILED);
+	char *page = (char *)SAFE(mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	pid_t child;
 	IN_CHILD(child) {
 		hx_catch_faults(page);
@@ -159,4 +158,17 @@ CASE(fixture, fault_offset_is_recorded, "fixture.harness")
 CASE(fixture, skip_says_why, "fixture.harness")
 {
 	cr_skip_test("no %s here", "frobnicator");
+}
+
+CASE(fixture, failed_setup_is_an_error_not_a_fail, "fixture.harness")
+{
+	SAFE(open(hx_path("missing"), O_RDONLY));
+	cr_assert_fail("not reached: SAFE ends the case");
+}
+
+CASE(fixture, failed_setup_in_a_child_is_an_error_not_a_fail, "fixture.harness")
+{
+	pid_t child;
+	IN_CHILD(child) SAFE(open(hx_path("missing"), O_RDONLY));
+	EXPECT_EXITS(child, 0);
 }
