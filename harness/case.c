@@ -124,13 +124,18 @@ void hx_step(const char *fmt, ...)
 	hx_evidence("harness.step", "%s", hx.step);
 }
 
+bool hx_in_child(void)
+{
+	return getpid() != hx.pid;
+}
+
 _Noreturn void hx_broken(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	hx_evidence_v("harness.error", fmt, ap);
 	va_end(ap);
-	if (getpid() != hx.pid)
+	if (hx_in_child())
 		_exit(HX_CHILD_FAILED);
 	cr_assert_fail("harness error (see harness.error)");
 	abort();
@@ -293,6 +298,7 @@ void hx_case_init(void)
 	/* Orphaned grandchildren come back here, so the sweep finds them all. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	snapshot_fds(hx.fds_at_start);
+	hx_checkpoints_share();
 	/* The watchdog is born with every signal blocked, so a signal a case
 	 * sends itself reaches the case's own thread. */
 	pthread_t t;

@@ -28,6 +28,11 @@ void hx_kill_descendants(void);
 /* Where a task is: "read (wchan pipe_read)", "running", ... */
 void hx_describe_task(const char *proc_dir, char *buf, size_t size);
 
+/* The shared page of the checkpoints (made once, when the case starts). */
+void hx_checkpoints_share(void);
+/* Is this a child of the case process? */
+bool hx_in_child(void);
+
 const char *hx_syscall_name(long nr);
 double hx_now(void);
 int hx_rm_tree(const char *path);

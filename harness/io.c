@@ -10,6 +10,12 @@ void hx_pipe(int fds[2])
 		hx_broken("pipe: %s", strerror(errno));
 }
 
+void hx_plumbing_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		hx_broken("pipe2: %s", strerror(errno));
+}
+
 ssize_t hx_write_all(int fd, const void *buf, size_t n)
 {
 	size_t done = 0;

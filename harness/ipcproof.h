@@ -153,6 +153,19 @@ struct hx_outcome hx_wait(pid_t pid);
 /* Has the child ended?  Does not wait. */
 bool hx_has_ended(pid_t pid);
 
+/* ---- checkpoints -------------------------------------------------------- */
+
+/* Ordering between the case and its forked children without a handshake
+ * pipe (LTP's TST_CHECKPOINT_WAIT/WAKE).  Wakes are counted, so a wake
+ * before the wait is not lost: each wait takes one. */
+#define HX_CHECKPOINTS 16
+void hx_checkpoint_wake(int id);
+/* Waits for a wake of checkpoint id, up to hx_bound_s(); none by then
+ * fails the case (in a child: the child, with the reason). */
+void hx_checkpoint_wait(int id);
+/* The same, bounded by seconds; false when no wake came. */
+bool hx_checkpoint_try_wait(int id, double seconds);
+
 /* ---- blocked in the kernel --------------------------------------------- */
 
 struct hx_blocked {
@@ -260,6 +273,11 @@ const char *hx_child_reason(pid_t pid);
 
 /* Makes a pipe; both ends are the case's to close. */
 void hx_pipe(int fds[2]);
+/* A pipe that is plumbing, not a subject: the handshake with a separate
+ * program (forked children use checkpoints).  Made O_CLOEXEC, which the
+ * fault injector never takes for a pipe under test; hx_spawn's keep list
+ * still hands an end to the program. */
+void hx_plumbing_pipe(int fds[2]);
 /* Writes/reads exactly n bytes (loops over short transfers); -1 on error. */
 ssize_t hx_write_all(int fd, const void *buf, size_t n);
 ssize_t hx_read_all(int fd, void *buf, size_t n);

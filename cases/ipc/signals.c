@@ -112,20 +112,16 @@ CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue, "ipc.signal.sigqueu
 	EXPECT_EXITS(receiver, 0);
 }
 
-/* The child takes what is pending only after the byte on go says both
+/* The child takes what is pending only after the checkpoint says both
  * sigqueue calls (values 1 and 2) have returned: it sees exactly what the
  * kernel kept.  Returns the child; it expects `expected` deliveries. */
 static pid_t sent_twice_while_blocked(int sig, int expected)
 {
-	int go[2];
-	hx_pipe(go);
 	sigset_t old = block(sig);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		char sign;
 		int values[4] = { 0 };
-		close(go[1]);
-		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the sender");
+		hx_checkpoint_wait(0);
 		int n = collect(sig, values, 4);
 		hx_evidence("delivered", "%d", n);
 		hx_evidence("values", "%d,%d", values[0], values[1]);
@@ -134,11 +130,9 @@ static pid_t sent_twice_while_blocked(int sig, int expected)
 			CHILD_EXPECT(values[i] == i + 1, "delivery %d carried %d", i + 1, values[i]);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(go[0]);
 	for (int v = 1; v <= 2; v++)
 		EXPECT_OK(sigqueue(receiver, sig, (union sigval){ .sival_int = v }));
-	hx_write_all(go[1], "g", 1);
-	close(go[1]);
+	hx_checkpoint_wake(0);
 	return receiver;
 }
 

@@ -39,8 +39,8 @@ CASE(ipc, two_unrelated_programs_share_data_through_a_shared_file_mapping, "ipc.
 	SAFE(ftruncate(fd, hx_page_size()));
 	close(fd);
 	int ready[2], go[2];
-	hx_pipe(ready);
-	hx_pipe(go);
+	hx_plumbing_pipe(ready);
+	hx_plumbing_pipe(go);
 	char readyfd[16], gofd[16];
 	snprintf(readyfd, sizeof readyfd, "%d", ready[1]);
 	snprintf(gofd, sizeof gofd, "%d", go[0]);

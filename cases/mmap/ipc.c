@@ -31,27 +31,21 @@ static void child_writes_parent_looks(char *mem)
 /* What the child saw, as its exit status. */
 enum { SAW_PARENT_WRITE = 0, SAW_ORIGINAL = 1 };
 
-/* The child looks only after the parent's byte on the pipe says the
- * parent has written the mapping. */
+/* The child looks only after the parent's checkpoint says the parent has
+ * written the mapping. */
 static pid_t parent_writes_child_looks(char *mem)
 {
-	int go[2];
-	hx_pipe(go);
 	pid_t child;
 	IN_CHILD(child) {
-		char sign;
-		close(go[1]);
-		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the parent");
+		hx_checkpoint_wait(0);
 		hx_evidence("child_sees", "%.*s", (int)sizeof message - 1, mem);
 		if (mem[0] == BACKING_FILL || mem[0] == '\0')
 			_exit(SAW_ORIGINAL);
 		CHILD_EXPECT(memcmp(mem, message, sizeof message) == 0, "child sees \"%.*s\"",
 			     (int)sizeof message - 1, mem);
 	}
-	close(go[0]);
 	memcpy(mem, message, sizeof message);
-	hx_write_all(go[1], "g", 1);
-	close(go[1]);
+	hx_checkpoint_wake(0);
 	return child;
 }
 
@@ -139,8 +133,8 @@ static pid_t start_peer(const char *mode, int ready[2], int go[2])
 	char peer[4096], len[32], readyfd[16], gofd[16];
 	snprintf(peer, sizeof peer, "%s/peer-mmap", hx_bindir());
 	snprintf(len, sizeof len, "%ld", hx_page_size());
-	hx_pipe(ready);
-	hx_pipe(go);
+	hx_plumbing_pipe(ready);
+	hx_plumbing_pipe(go);
 	snprintf(readyfd, sizeof readyfd, "%d", ready[1]);
 	snprintf(gofd, sizeof gofd, "%d", go[0]);
 	char *argv[] = { peer, (char *)mode, (char *)hx_path("f"), len, (char *)message,

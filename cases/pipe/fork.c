@@ -66,23 +66,21 @@ CASE(pipe, siblings_talk_through_a_pipe_their_parent_made, "pipe.flow.create-the
 /* Hence "create, then fork": a pipe made after fork exists in one process. */
 CASE(pipe, pipe_made_after_fork_is_not_in_the_child, "pipe.flow.create-then-fork")
 {
-	int sync[2], late[2];
-	hx_pipe(sync);
+	int late[2];
 	pid_t child;
 	IN_CHILD(child) {
-		int fds[2];
-		close(sync[1]);
-		CHILD_EXPECT(hx_read_all(sync[0], fds, sizeof fds) == sizeof fds, "no fd numbers");
+		hx_checkpoint_wait(0); /* the numbers are in the evidence by then */
+		int fds[2] = { (int)hx_evidence_long("late_read_fd", -1),
+			       (int)hx_evidence_long("late_write_fd", -1) };
 		for (int i = 0; i < 2; i++)
 			CHILD_EXPECT(fcntl(fds[i], F_GETFD) == -1 && errno == EBADF,
 				     "fd %d is open in the child", fds[i]);
 	}
 	hx_pipe(late);
-	hx_write_all(sync[1], late, sizeof late);
+	hx_evidence("late_read_fd", "%d", late[0]);
+	hx_evidence("late_write_fd", "%d", late[1]);
+	hx_checkpoint_wake(0);
 	EXPECT_EXITS(child, 0);
-	hx_evidence("late_fds", "%d,%d", late[0], late[1]);
-	close(sync[0]);
-	close(sync[1]);
 	close(late[0]);
 	close(late[1]);
 }

@@ -76,31 +76,24 @@ CASE(pipe, read_of_empty_pipe_blocks_while_a_writer_is_open_until_data_arrives, 
  * closing is what turns the wait into end of file. */
 CASE(pipe, read_blocks_until_the_last_writer_closes_then_returns_zero, "pipe.read.blocks-while-writer-open")
 {
-	int p[2], hold[2];
+	int p[2];
 	hx_pipe(p);
-	hx_pipe(hold);
 	pid_t holder, reader;
-	IN_CHILD(holder) {
-		char c;
-		close(hold[1]);
-		if (read(hold[0], &c, 1)) {} /* keeps p[1] open until told */
-	}
+	IN_CHILD(holder) hx_checkpoint_wait(0); /* keeps p[1] open until told */
 	IN_CHILD(reader) {
 		char c;
 		close(p[1]);
-		close(hold[1]);
 		ssize_t n = read(p[0], &c, 1);
 		CHILD_EXPECT(n == 0, "read returned %zd", n);
 	}
 	close(p[1]);
 	EXPECT_BLOCKED_IN(reader, "read");
 
-	close(hold[1]); /* the holder exits, closing the last write end */
+	hx_checkpoint_wake(0); /* the holder exits, closing the last write end */
 
 	EXPECT_EXITS(holder, 0);
 	EXPECT_EXITS(reader, 0);
 	close(p[0]);
-	close(hold[0]);
 }
 
 CASE(pipe, nonblocking_read_of_empty_pipe_with_a_writer_fails_with_eagain, "pipe.read.blocks-while-writer-open")

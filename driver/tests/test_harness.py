@@ -134,3 +134,15 @@ def test_a_failed_set_up_call_is_an_error_naming_the_call(fixtures, where):
     assert "set-up failed at harness/tests/fixtures.c:" in r["message"]
     assert 'open(hx_path("missing"), O_RDONLY): ENOENT' in r["message"]
     assert "not reached" not in r["message"]
+
+
+def test_a_checkpoint_wake_is_kept_for_a_later_wait_and_a_waiter_sleeps_in_futex(fixtures):
+    r = result(fixtures, "checkpoint_woken_before_the_wait_lets_it_pass")
+    assert r["status"] == "pass", r["message"]
+    assert r["evidence"]["blocked_in"] == "futex"
+
+
+def test_a_checkpoint_never_woken_fails_and_says_which(fixtures):
+    r = result(fixtures, "checkpoint_never_woken_fails_saying_which")
+    assert r["status"] == "fail"
+    assert "checkpoint 3 not woken within 0.5s" in r["message"]

@@ -172,3 +172,22 @@ CASE(fixture, failed_setup_in_a_child_is_an_error_not_a_fail, "fixture.harness")
 	IN_CHILD(child) SAFE(open(hx_path("missing"), O_RDONLY));
 	EXPECT_EXITS(child, 0);
 }
+
+/* Wakes are counted: one made before the wait is not lost. */
+CASE(fixture, checkpoint_woken_before_the_wait_lets_it_pass, "fixture.harness")
+{
+	pid_t child;
+	IN_CHILD(child) {
+		hx_checkpoint_wake(1);
+		hx_checkpoint_wait(2);
+	}
+	hx_checkpoint_wait(1);
+	EXPECT_BLOCKED_IN(child, "futex");
+	hx_checkpoint_wake(2);
+	EXPECT_EXITS(child, 0);
+}
+
+CASE(fixture, checkpoint_never_woken_fails_saying_which, "fixture.harness")
+{
+	hx_checkpoint_wait(3);
+}
