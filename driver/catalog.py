@@ -23,13 +23,16 @@ REQUIRED = ("id", "area", "note", "statement", "truth", "note_verdict", "refs", 
 FRAGMENT_SEPARATOR = " … "
 # CASE(area, name, "claim") or CASE_F(area, name, "claim", fixture, variant, ...):
 # one case, or one case per variant named name@variant.
-CASE_MACRO = re.compile(r'^CASE(_F)?\(\s*(\w+)\s*,\s*(\w+)\s*,\s*"([^"]*)"\s*((?:,\s*\w+\s*)*)\)',
-                        re.M)
+CASE_MACRO = re.compile(r'^CASE(_F)?\(\s*(\w+)\s*,\s*(\w+)\s*,\s*"([^"]*)"'
+                        r'((?:\s*,\s*(?:\w+|NEEDS\("[^"]*"\)))*)\s*\)', re.M)
+NEEDS_MACRO = re.compile(r'NEEDS\("([^"]*)"\)')
 
 
 def case_sources(root=SOURCES):
     """Every case written in the area sources, in file and line order:
-    [{case, area, claim, source: "cases/<area>/<file>.c:<line>", variant}]."""
+    [{case, area, claim, source: "cases/<area>/<file>.c:<line>", variant,
+    needs}] (needs: the case's own, declared with NEEDS; a variant's are in
+    the binary's listing)."""
     found = []
     for path in sorted(root.glob("*/*.c")):
         if path.parent.name not in AREAS or path.name.startswith("peer-"):
@@ -39,11 +42,13 @@ def case_sources(root=SOURCES):
         for m in CASE_MACRO.finditer(text):
             fixture, area, name, claim, rest = m.groups()
             line = text.count("\n", 0, m.start()) + 1
-            args = [a.strip() for a in rest.split(",")[1:]]
+            needs = [n for m in NEEDS_MACRO.findall(rest) for n in m.split()]
+            args = [a.strip() for a in NEEDS_MACRO.sub("", rest).split(",")[1:]]
             variants = args[1:] if fixture else [None]
             for v in variants:
                 found.append({"case": f"{area}/{name}" + (f"@{v}" if v else ""), "area": area,
-                              "claim": claim, "source": f"{rel}:{line}", "variant": v})
+                              "claim": claim, "source": f"{rel}:{line}", "variant": v,
+                              "needs": needs})
     return found
 
 

@@ -20,7 +20,7 @@ static struct {
 	char name[256];
 	int evidence_fd;
 	char evidence_path[PATH_MAX];
-	char tmpdir[PATH_MAX];
+	char tmpdir[3][PATH_MAX];	/* by enum hx_fs */
 	pid_t pid;
 	pid_t main_tid;
 	unsigned char fds_at_start[FD_SCAN_MAX];
@@ -66,10 +66,62 @@ long hx_page_size(void)
 	return sysconf(_SC_PAGESIZE);
 }
 
+/* By name: in the case process Criterion's copy of the test points to the
+ * runner's record, at the runner's addresses. */
+const struct hx_case *hx_find_case(const char *area, const char *name)
+{
+	extern const struct hx_case *__start_hx_cases[], *__stop_hx_cases[];
+	for (const struct hx_case **c = __start_hx_cases; c < __stop_hx_cases; c++)
+		if (strcmp((*c)->name, name) == 0 && strcmp((*c)->area, area) == 0)
+			return *c;
+	return NULL;
+}
+
 const struct hx_case *hx_current_case(void)
 {
+	static const struct hx_case *found;
 	const struct criterion_test *t = criterion_current_test;
-	return t && t->data ? t->data->data : NULL;
+	if (!found && t)
+		found = hx_find_case(t->category, t->name);
+	return found;
+}
+
+/* The fixture's state, torn down at the end of the case even when an
+ * expectation failed (Criterion then never returns to the body). */
+static struct {
+	const struct hx_case *c;
+	void *self;
+} fixture;
+
+/* The case itself: its needs, its fixture's set-up, its body. */
+static void case_main(void)
+{
+	const struct hx_case *c = hx_current_case();
+	char why[512];
+	if (!c)
+		hx_broken("not a CASE");
+	int unmet = hx_unmet_needs(c, why, sizeof why);
+	if (unmet < 0)
+		hx_broken("%s", why);
+	if (unmet)
+		cr_skip_test("%s", why);
+	if (!c->fixture) {
+		c->run();
+		return;
+	}
+	fixture.self = calloc(1, c->fixture->size ? c->fixture->size : 1);
+	if (!fixture.self)
+		hx_broken("no memory for the fixture");
+	c->fixture->setup(fixture.self, c->variant_data);
+	fixture.c = c;
+	c->run_fixture(fixture.self, c->variant_data);
+}
+
+void hx_case_jmp(void)
+{
+	criterion_internal_test_setup();
+	criterion_internal_test_main(case_main);
+	criterion_internal_test_teardown();
 }
 
 /* ---- evidence ---------------------------------------------------------- */
@@ -162,25 +214,43 @@ char *hx_evidence_lookup(const char *key, char *buf, size_t size)
 
 /* ---- temp directory ---------------------------------------------------- */
 
-const char *hx_path(const char *name)
+const char *const hx_tmpdir_keys[3] = {
+	"harness.tmpdir", "harness.tmpdir.tmpfs", "harness.tmpdir.disk"
+};
+
+const char *hx_path_on(enum hx_fs fs, const char *name)
 {
 	static char paths[8][PATH_MAX];
 	static unsigned next;
-	if (!hx.tmpdir[0]) {
-		const char *base = getenv("IPCPROOF_TMPDIR");
-		if (!base || !*base)
-			base = getenv("TMPDIR");
-		if (!base || !*base)
-			base = "/tmp";
-		snprintf(hx.tmpdir, sizeof hx.tmpdir, "%s/ipcproof-%.40s-XXXXXX", base,
+	char *dir = hx.tmpdir[fs];
+	if (!dir[0]) {
+		char why[512];
+		const char *base = hx_fs_base(fs, why, sizeof why);
+		if (!base)
+			hx_broken("%s (undeclared need?)", why);
+		snprintf(dir, PATH_MAX, "%s/ipcproof-%.40s-XXXXXX", base,
 			 criterion_current_test ? criterion_current_test->name : "case");
-		if (!mkdtemp(hx.tmpdir)) /* mkdtemp makes it 0700 */
-			hx_broken("mkdtemp %s: %s", hx.tmpdir, strerror(errno));
-		hx_evidence("harness.tmpdir", "%s", hx.tmpdir);
+		if (!mkdtemp(dir)) /* mkdtemp makes it 0700 */
+			hx_broken("mkdtemp %s: %s", dir, strerror(errno));
+		/* Recorded at once: the runner removes it if the case dies. */
+		hx_evidence(hx_tmpdir_keys[fs], "%s", dir);
 	}
 	char *p = paths[next++ % 8];
-	snprintf(p, PATH_MAX, "%s/%s", hx.tmpdir, name);
+	snprintf(p, PATH_MAX, "%s/%s", dir, name);
 	return p;
+}
+
+const char *hx_path(const char *name)
+{
+	return hx_path_on(HX_FS_ANY, name);
+}
+
+static void remove_tmpdirs(bool report)
+{
+	for (int i = 0; i < 3; i++)
+		if (hx.tmpdir[i][0] && hx_rm_tree(hx.tmpdir[i]) != 0 && report)
+			hx_evidence("harness.error", "cannot remove %s: %s", hx.tmpdir[i],
+				    strerror(errno));
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -267,8 +337,7 @@ static void *watchdog(void *arg)
 	hx_evidence("harness.timeout", "%.1f", hx.limit_s);
 	hx_evidence("harness.hung_in", "%s", where);
 	hx_kill_descendants();
-	if (hx.tmpdir[0])
-		hx_rm_tree(hx.tmpdir);
+	remove_tmpdirs(false);
 	_exit(124);
 }
 
@@ -316,10 +385,11 @@ void hx_case_fini(void)
 {
 	if (getpid() != hx.pid)
 		_exit(0); /* a child that escaped its IN_CHILD block */
+	if (fixture.c)
+		fixture.c->fixture->teardown(fixture.self, fixture.c->variant_data);
 	report_fd_leaks();
 	hx_kill_descendants();
-	if (hx.tmpdir[0] && hx_rm_tree(hx.tmpdir) != 0)
-		hx_evidence("harness.error", "cannot remove %s: %s", hx.tmpdir, strerror(errno));
+	remove_tmpdirs(true);
 	hx_evidence("harness.end", "1");
 	atomic_store(&hx.done, true);
 }

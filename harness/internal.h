@@ -30,6 +30,19 @@ void hx_describe_task(const char *proc_dir, char *buf, size_t size);
 
 /* The shared page of the checkpoints (made once, when the case starts). */
 void hx_checkpoints_share(void);
+/* Where a private directory of that kind goes, or NULL with the reason
+ * (a skip reason: "needs a tmpfs directory ..."). */
+const char *hx_fs_base(enum hx_fs kind, char *why, size_t size);
+const char *hx_default_base(void);
+/* Why the case cannot run here (its needs and its variant's): 1 with the
+ * reason, 0 when it can, -1 for a declared need that is not one. */
+int hx_unmet_needs(const struct hx_case *c, char *why, size_t size);
+/* The evidence keys naming the case's private directories, by kind. */
+extern const char *const hx_tmpdir_keys[3];
+
+/* The record of a case, by area and name, or NULL. */
+const struct hx_case *hx_find_case(const char *area, const char *name);
+
 /* Is this a child of the case process? */
 bool hx_in_child(void);
 

@@ -22,63 +22,151 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+struct hx_fixture;
+
 /* What a case says about itself; the report hook puts it in the results
- * and `--ipcproof-list` prints it. */
+ * and `<binary> --ipcproof-list` prints it. */
 struct hx_case {
 	const char *area;
 	const char *name;	/* "behaviour" or "behaviour@variant" */
 	const char *claim;	/* the claims.toml id the case checks */
 	const char *file;	/* relative to the source root */
 	unsigned line;
-	const char *variant;	/* NULL for a plain case */
-	const void *variant_data;
+	const char *needs;	/* declared needs, space-separated (see NEEDS) */
+	void (*run)(void);	/* a plain case's body */
+	/* A fixture case: its fixture, one variant's data and name, and the
+	 * body taking the fixture's state and that variant. */
 	const struct hx_fixture *fixture;
+	const void *variant_data;
+	const char *variant;
+	const char *const *variant_needs;
+	void (*run_fixture)(void *self, const void *variant);
 };
 
 /* The case running in this process (NULL outside a case). */
 const struct hx_case *hx_current_case(void);
 
-/* One Criterion test per case: the same registration Criterion's Test()
- * makes, with the name given as a string (so a variant can be
- * "behaviour@variant") and the case's own record as its data.  The
+/* Criterion's own wrapper around a test body, shared by every case: its
+ * set-up, the case under its assertion handling, its teardown. */
+void hx_case_jmp(void);
+
+/* One Criterion test per case: the registration Criterion's Test() makes,
+ * with the name given as a string (so that a variant can be
+ * "behaviour@variant"); the case's own record is found by that name.  The
  * harness's init/fini run around every case; Criterion's own timeout is
  * only the backstop, the harness watchdog fires first and says where the
  * case hung. */
-struct hx_fixture;
-
-#define HX_REGISTER_(area_, id_, name_, claim_, fn_, variant_, vdata_, fixture_) \
+#define HX_REGISTER_(area_, id_, name_, claim_, ...) \
 	static const struct hx_case hx_case_##id_ = { \
 		.area = #area_, .name = name_, .claim = claim_, .file = __FILE__, \
-		.line = __LINE__, .variant = variant_, .variant_data = vdata_, \
-		.fixture = fixture_ }; \
+		.line = __LINE__, __VA_ARGS__ }; \
 	static struct criterion_test_extra_data hx_extra_##id_ = { \
 		.compiler_ = CR_COMPILER_, .lang_ = CR_LANG, .kind_ = CR_TEST_NORMAL, \
 		.identifier_ = #area_ "/" name_, .file_ = __FILE__, .line_ = __LINE__, \
-		.init = hx_case_init, .fini = hx_case_fini, \
-		.data = (void *)&hx_case_##id_ }; \
+		.init = hx_case_init, .fini = hx_case_fini }; \
 	static struct criterion_test hx_test_##id_ = { \
-		name_, #area_, fn_, &hx_extra_##id_ }; \
+		name_, #area_, hx_case_jmp, &hx_extra_##id_ }; \
 	__attribute__((used, section("cr_tst"))) \
 	static struct criterion_test *hx_test_ptr_##id_ = &hx_test_##id_; \
 	__attribute__((used, section("hx_cases"))) \
 	static const struct hx_case *hx_case_ptr_##id_ = &hx_case_##id_
 
-/* Criterion's own wrapper around a test body (its set-up, the body under
- * its assertion handling, its teardown). */
-#define HX_TRAMPOLINE_(id_) \
-	static void id_##_body(void); \
-	static void id_##_jmp(void) \
-	{ \
-		criterion_internal_test_setup(); \
-		criterion_internal_test_main(id_##_body); \
-		criterion_internal_test_teardown(); \
-	}
-
-/* CASE(area, behaviour_stated_as_a_name, "claim.id") { ... } */
-#define CASE(area, name, claim) \
-	HX_TRAMPOLINE_(area##_##name) \
-	HX_REGISTER_(area, area##_##name, #name, claim, area##_##name##_jmp, NULL, NULL, NULL); \
+/* CASE(area, behaviour_stated_as_a_name, "claim.id") { ... }
+ * CASE(area, name, "claim.id", NEEDS("root cmd:losetup")) { ... } */
+#define CASE(area, name, claim, ...) \
+	static void area##_##name##_body(void); \
+	HX_REGISTER_(area, area##_##name, #name, claim, .run = area##_##name##_body, \
+		     __VA_ARGS__); \
 	static void area##_##name##_body(void)
+
+/* What a case needs to run at all; unmet, it is a skip that says which.
+ * Space-separated: `root`, `cmd:NAME` (a program in PATH), a path (`/proc/
+ * self/syscall`: it exists), `kernel:MAJOR.MINOR` (at least), `tmpfs`, `disk`
+ * (a directory on tmpfs, on a disk filesystem: see hx_path_on).  The
+ * binary lists them (`--ipcproof-list`) without running anything. */
+#define NEEDS(list) .needs = (list)
+
+/* ---- fixtures and variants (kselftest's FIXTURE/FIXTURE_VARIANT) ------- */
+
+/* A fixture is state set up before a case and torn down after it,
+ * declared once for many cases; a variant is one named way of setting it
+ * up.  A fixture case runs once per variant it names, each run its own
+ * Criterion test `name@variant`:
+ *
+ *     FIXTURE(ends) { int rd, wr; };
+ *     FIXTURE_VARIANT(ends) { const char *needs; bool named; };
+ *     FIXTURE_VARIANT_ADD(ends, pipe) { .named = false };
+ *     FIXTURE_VARIANT_ADD(ends, fifo) { .named = true };
+ *     FIXTURE_SETUP(ends) { ... self->rd = ...; variant->named ... }
+ *     FIXTURE_TEARDOWN(ends) { ... }
+ *     CASE_F(pipe, read_of_x, "pipe.read.x", ends, pipe, fifo) { self->rd ... }
+ *
+ * A variant's first member is `needs` (as NEEDS, for that variant only;
+ * NULL for none); the rest, such as the behaviour to expect where the
+ * variants truly differ, is the fixture's.  Set-up may use SAFE; teardown
+ * runs at the end of the case, even after a failed expectation, and only
+ * releases (no SAFE, no expectations). */
+struct hx_fixture {
+	size_t size;
+	void (*setup)(void *self, const void *variant);
+	void (*teardown)(void *self, const void *variant);
+};
+
+#define FIXTURE(f) struct hx_fx_##f
+#define FIXTURE_VARIANT(f) struct hx_fv_##f
+#define FIXTURE_VARIANT_ADD(f, v) \
+	__attribute__((unused)) static const struct hx_fv_##f hx_variant_##f##_##v =
+#define FIXTURE_SETUP(f) \
+	static void hx_setup_##f(struct hx_fx_##f *self, const struct hx_fv_##f *variant)
+#define FIXTURE_TEARDOWN(f) \
+	static void hx_teardown_##f(struct hx_fx_##f *self, const struct hx_fv_##f *variant); \
+	__attribute__((unused)) static void hx_setup_any_##f(void *s, const void *v) \
+	{ \
+		hx_setup_##f(s, v); \
+	} \
+	__attribute__((unused)) static void hx_teardown_any_##f(void *s, const void *v) \
+	{ \
+		hx_teardown_##f(s, v); \
+	} \
+	__attribute__((unused)) static const struct hx_fixture hx_fixture_##f = { \
+		sizeof(struct hx_fx_##f), hx_setup_any_##f, hx_teardown_any_##f }; \
+	static void hx_teardown_##f(struct hx_fx_##f *self, const struct hx_fv_##f *variant)
+
+/* CASE_F(area, behaviour, "claim.id", fixture, variant, ...) { ... }: the
+ * body sees `self` (the fixture's state, set up) and `variant`. */
+#define CASE_F(area, name, claim, f, ...) \
+	static void area##_##name##_body(struct hx_fx_##f *self, const struct hx_fv_##f *variant); \
+	static void area##_##name##_any(void *s, const void *v) \
+	{ \
+		area##_##name##_body(s, v); \
+	} \
+	HX_EACH_(HX_VARIANT_, (area, name, claim, f), __VA_ARGS__) \
+	static void area##_##name##_body(__attribute__((unused)) struct hx_fx_##f *self, \
+					 __attribute__((unused)) const struct hx_fv_##f *variant)
+
+#define HX_VARIANT_(args, v) HX_VARIANT2_(HX_UNPACK_ args, v)
+#define HX_UNPACK_(...) __VA_ARGS__
+#define HX_VARIANT2_(...) HX_VARIANT3_(__VA_ARGS__)
+#define HX_VARIANT3_(area, name, claim, f, v) \
+	HX_REGISTER_(area, area##_##name##__##v, #name "@" #v, claim, \
+		     .fixture = &hx_fixture_##f, .variant_data = &hx_variant_##f##_##v, \
+		     .variant = #v, .variant_needs = &hx_variant_##f##_##v.needs, \
+		     .run_fixture = area##_##name##_any);
+
+/* HX_EACH_(m, a, x, y, ...) is m(a, x) m(a, y) ...: up to 8. */
+#define HX_CAT_(a, b) HX_CAT2_(a, b)
+#define HX_CAT2_(a, b) a##b
+#define HX_NARGS_(...) HX_NARGS2_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define HX_NARGS2_(_1, _2, _3, _4, _5, _6, _7, _8, n, ...) n
+#define HX_EACH_(m, a, ...) HX_CAT_(HX_EACH_, HX_NARGS_(__VA_ARGS__))(m, a, __VA_ARGS__)
+#define HX_EACH_1(m, a, x) m(a, x)
+#define HX_EACH_2(m, a, x, ...) m(a, x) HX_EACH_1(m, a, __VA_ARGS__)
+#define HX_EACH_3(m, a, x, ...) m(a, x) HX_EACH_2(m, a, __VA_ARGS__)
+#define HX_EACH_4(m, a, x, ...) m(a, x) HX_EACH_3(m, a, __VA_ARGS__)
+#define HX_EACH_5(m, a, x, ...) m(a, x) HX_EACH_4(m, a, __VA_ARGS__)
+#define HX_EACH_6(m, a, x, ...) m(a, x) HX_EACH_5(m, a, __VA_ARGS__)
+#define HX_EACH_7(m, a, x, ...) m(a, x) HX_EACH_6(m, a, __VA_ARGS__)
+#define HX_EACH_8(m, a, x, ...) m(a, x) HX_EACH_7(m, a, __VA_ARGS__)
 
 void hx_case_init(void);
 void hx_case_fini(void);
@@ -110,6 +198,15 @@ double hx_bound_s(void);
 /* A path inside the case's private 0700 temp directory (made on first use,
  * removed with everything in it when the case ends). */
 const char *hx_path(const char *name);
+
+/* The same in a private directory on a kind of filesystem: HX_FS_TMPFS
+ * (IPCPROOF_TMPFS_DIR, the temp dir, /dev/shm), HX_FS_DISK (one keeping
+ * files on a block device: IPCPROOF_DISK_DIR, the temp dir, /var/tmp).  A
+ * case using one declares the need `tmpfs` or `disk`. */
+enum hx_fs { HX_FS_ANY, HX_FS_TMPFS, HX_FS_DISK };
+const char *hx_path_on(enum hx_fs fs, const char *name);
+/* The filesystem path is on ("ext4", "tmpfs"...); disk: on a block device. */
+const char *hx_fs_name(const char *path, bool *disk);
 
 /* ---- children ---------------------------------------------------------- */
 

@@ -97,6 +97,27 @@ static void put_case_fields(struct buf *b, const struct hx_case *c)
 		puts_raw(b, "null");
 }
 
+/* Its needs, declared and as met here: what the listing adds. */
+static void put_needs(struct buf *b, const struct hx_case *c)
+{
+	char all[1024], why[512];
+	snprintf(all, sizeof all, "%s%s%s", c->needs ? c->needs : "",
+		 c->needs && c->variant_needs && *c->variant_needs ? " " : "",
+		 c->variant_needs && *c->variant_needs ? *c->variant_needs : "");
+	puts_raw(b, ", \"needs\": [");
+	bool first = true;
+	for (char *save, *n = strtok_r(all, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+		puts_raw(b, first ? "" : ", ");
+		put_json_string(b, n);
+		first = false;
+	}
+	puts_raw(b, "], \"skip\": ");
+	if (hx_unmet_needs(c, why, sizeof why) != 0)
+		put_json_string(b, why);
+	else
+		puts_raw(b, "null");
+}
+
 /* ---- evidence read back ------------------------------------------------ */
 
 struct kv {
@@ -240,14 +261,16 @@ static const char *classify(struct criterion_test_stats *st, const struct eviden
 /* A case process that died cannot sweep up after itself. */
 static void clean_after_crash(const struct evidence *ev)
 {
-	const char *dir = evidence_get(ev, "harness.tmpdir");
-	if (dir)
-		hx_rm_tree(dir);
+	for (int i = 0; i < 3; i++) {
+		const char *dir = evidence_get(ev, hx_tmpdir_keys[i]);
+		if (dir)
+			hx_rm_tree(dir);
+	}
 }
 
 static bool hidden_key(const char *key, const char *status)
 {
-	return !strcmp(key, "harness.end") || !strcmp(key, "harness.tmpdir") ||
+	return !strcmp(key, "harness.end") || !strncmp(key, "harness.tmpdir", 14) ||
 	       (!strcmp(key, "harness.step") && !strcmp(status, "pass"));
 }
 
@@ -281,7 +304,7 @@ static void record(struct criterion_test_stats *st)
 	snprintf(num, sizeof num, ", \"exit_code\": %d, \"timed_out\": %s", st->exit_code,
 		 st->timed_out || evidence_get(&ev, "harness.timeout") ? "true" : "false");
 	puts_raw(&line, num);
-	put_case_fields(&line, st->test->data ? st->test->data->data : NULL);
+	put_case_fields(&line, hx_find_case(suite, name));
 	puts_raw(&line, ", \"message\": ");
 	put_json_string(&line, msg.p);
 	puts_raw(&line, ", \"evidence\": {");
@@ -327,6 +350,7 @@ static int list_cases(void)
 		puts_raw(&line, "{\"case\": ");
 		put_json_string(&line, name);
 		put_case_fields(&line, *c);
+		put_needs(&line, *c);
 		puts_raw(&line, "}\n");
 		fputs(line.p, stdout);
 	}

@@ -1,5 +1,6 @@
 """The harness, through cases with known outcomes (harness/tests/fixtures.c)."""
 import json
+import subprocess
 
 import pytest
 
@@ -146,3 +147,48 @@ def test_a_checkpoint_never_woken_fails_and_says_which(fixtures):
     r = result(fixtures, "checkpoint_never_woken_fails_saying_which")
     assert r["status"] == "fail"
     assert "checkpoint 3 not woken within 0.5s" in r["message"]
+
+
+def test_an_unmet_need_is_a_skip_naming_it(fixtures):
+    r = result(fixtures, "unmet_need_is_a_skip_that_says_which")
+    assert r["status"] == "skip" and r["message"] == "needs the command ipcproof-no-such-command"
+    r = result(fixtures, "kernel_too_old_is_a_skip")
+    assert r["status"] == "skip" and r["message"].startswith("needs kernel 999.1 or later (this is ")
+
+
+def test_a_misspelt_need_is_an_error(fixtures):
+    r = result(fixtures, "misspelt_need_is_an_error")
+    assert r["status"] == "error" and "unknown need rooot" in r["message"]
+
+
+def test_each_variant_is_its_own_case_with_set_up_and_teardown(fixtures):
+    for start, name in ((1, "one"), (2, "two")):
+        r = result(fixtures, f"each_variant_is_its_own_case@{name}")
+        assert r["status"] == "pass", r["message"]
+        assert r["variant"] == name
+        assert r["evidence"] == {"setup": str(start), "body": str(start), "teardown": str(start)}
+    r = result(fixtures, "each_variant_is_its_own_case@unmet")
+    assert r["status"] == "skip" and r["message"] == "needs the command ipcproof-no-such-command"
+
+
+def test_teardown_runs_after_a_failed_expectation(fixtures):
+    r = result(fixtures, "teardown_runs_after_a_failed_expectation@one")
+    assert r["status"] == "fail" and "failed on purpose" in r["message"]
+    assert r["evidence"]["teardown"] == "1"
+    assert "descriptors left open" not in r["message"]
+
+
+def test_the_listing_gives_each_case_its_needs_and_whether_they_are_met_here(bindir):
+    out = subprocess.run([str(bindir / "harness-fixtures"), "--ipcproof-list"], capture_output=True,
+                         text=True, check=True).stdout
+    rows = {r["case"]: r for r in map(json.loads, out.splitlines())}
+    assert rows["fixture/unmet_need_is_a_skip_that_says_which"]["needs"] == [
+        "/proc/self", "cmd:ipcproof-no-such-command"]
+    assert rows["fixture/unmet_need_is_a_skip_that_says_which"]["skip"] == \
+        "needs the command ipcproof-no-such-command"
+    assert rows["fixture/each_variant_is_its_own_case@unmet"]["needs"] == ["cmd:ipcproof-no-such-command"]
+    assert rows["fixture/each_variant_is_its_own_case@one"]["skip"] is None
+    assert rows["fixture/child_exit_code_is_seen"] == {
+        "case": "fixture/child_exit_code_is_seen", "claim": "fixture.harness",
+        "source": rows["fixture/child_exit_code_is_seen"]["source"], "variant": None,
+        "needs": [], "skip": None}

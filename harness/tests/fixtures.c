@@ -191,3 +191,49 @@ CASE(fixture, checkpoint_never_woken_fails_saying_which, "fixture.harness")
 {
 	hx_checkpoint_wait(3);
 }
+
+/* ---- needs, fixtures, variants ----------------------------------------- */
+
+CASE(fixture, unmet_need_is_a_skip_that_says_which, "fixture.harness",
+     NEEDS("/proc/self cmd:ipcproof-no-such-command"))
+{
+	cr_assert_fail("not reached: the need is unmet");
+}
+
+CASE(fixture, kernel_too_old_is_a_skip, "fixture.harness", NEEDS("kernel:999.1"))
+{
+	cr_assert_fail("not reached: no kernel is that new");
+}
+
+CASE(fixture, misspelt_need_is_an_error, "fixture.harness", NEEDS("rooot"))
+{
+	cr_assert_fail("not reached: the need is not one");
+}
+
+FIXTURE(counter) { int fd; int *calls; };
+FIXTURE_VARIANT(counter) { const char *needs; int start; };
+FIXTURE_VARIANT_ADD(counter, one) { .start = 1 };
+FIXTURE_VARIANT_ADD(counter, two) { .start = 2 };
+FIXTURE_VARIANT_ADD(counter, unmet) { .needs = "cmd:ipcproof-no-such-command", .start = 3 };
+FIXTURE_SETUP(counter)
+{
+	self->fd = (int)SAFE(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	hx_evidence("setup", "%d", variant->start);
+}
+FIXTURE_TEARDOWN(counter)
+{
+	close(self->fd);
+	hx_evidence("teardown", "%d", variant->start);
+}
+
+CASE_F(fixture, each_variant_is_its_own_case, "fixture.harness", counter, one, two, unmet)
+{
+	hx_evidence("body", "%d", variant->start);
+	cr_assert(fcntl(self->fd, F_GETFD) != -1, "set-up ran before the body");
+}
+
+/* Teardown closes the descriptor even though the body never returns. */
+CASE_F(fixture, teardown_runs_after_a_failed_expectation, "fixture.harness", counter, one)
+{
+	cr_assert_fail("failed on purpose");
+}
