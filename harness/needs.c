@@ -69,8 +69,10 @@ const char *hx_fs_base(enum hx_fs kind, char *why, size_t size)
 		if (!candidates[i])
 			continue;
 		const char *name = hx_fs_name(candidates[i], &on_disk);
-		if (kind == HX_FS_DISK ? on_disk : strcmp(name, "tmpfs") == 0)
+		if (kind == HX_FS_DISK ? on_disk : strcmp(name, "tmpfs") == 0) {
+			why[0] = '\0';
 			return candidates[i];
+		}
 		used += (size_t)snprintf(why + used, used < size ? size - used : 0, "%s%s is %s",
 					 used ? ", " : "", candidates[i], name);
 	}

@@ -8,7 +8,7 @@ static mode_t current_umask(void)
 	return mask;
 }
 
-CASE(fifo, mkfifo_command_creates_a_fifo_type_file, "fifo.create.mkfifo")
+CASE(fifo, mkfifo_command_creates_a_fifo_type_file, "fifo.create.mkfifo", NEEDS("cmd:mkfifo"))
 {
 	const char *path = hx_path("myfifo");
 	char *argv[] = { "mkfifo", (char *)path, NULL };
