@@ -1,70 +1,26 @@
-/* The life of one case: set-up, evidence, watchdog, end-of-case sweep. */
+/* The life of one case, the top layer: its needs and fixture, watchdog,
+ * private directories, fd-leak check and end-of-case sweep. */
 #include "internal.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#define FD_SCAN_MAX 1024
 
 static struct {
 	char name[256];
-	int evidence_fd;
-	char evidence_path[PATH_MAX];
 	char tmpdir[3][PATH_MAX];	/* by enum hx_fs */
-	pid_t pid;
 	pid_t main_tid;
 	unsigned char fds_at_start[FD_SCAN_MAX];
 	atomic_bool done;
 	double limit_s;
-	char step[256];
-} hx = { .evidence_fd = -1 };
-
-double hx_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double env_double(const char *name, double fallback)
-{
-	const char *s = getenv(name);
-	char *end;
-	double v = s ? strtod(s, &end) : 0;
-	return s && *s && !*end && v > 0 ? v : fallback;
-}
-
-double hx_time_scale(void)
-{
-	return env_double("IPCPROOF_TIME_SCALE", 1.0);
-}
-
-static double case_limit_s(void)
-{
-	return env_double("IPCPROOF_CASE_LIMIT", 10.0) * hx_time_scale();
-}
-
-/* A third of the case's limit: a case can wait on a few events and still
- * report a missing one itself, before the watchdog steps in. */
-double hx_bound_s(void)
-{
-	return case_limit_s() / 3;
-}
-
-long hx_page_size(void)
-{
-	return sysconf(_SC_PAGESIZE);
-}
+} hx;
 
 /* By name: in the case process Criterion's copy of the test points to the
  * runner's record, at the runner's addresses. */
@@ -124,94 +80,6 @@ void hx_case_jmp(void)
 	criterion_internal_test_teardown();
 }
 
-/* ---- evidence ---------------------------------------------------------- */
-
-void hx_escape_line(char *dst, size_t size, const char *src)
-{
-	size_t j = 0;
-	for (; *src && j + 3 < size; src++) {
-		if (*src == '\\' || *src == '\n') {
-			dst[j++] = '\\';
-			dst[j++] = *src == '\n' ? 'n' : '\\';
-		} else {
-			dst[j++] = *src;
-		}
-	}
-	dst[j] = '\0';
-}
-
-void hx_evidence_v(const char *key, const char *fmt, va_list ap)
-{
-	char value[2048], line[4400];
-	vsnprintf(value, sizeof value, fmt, ap);
-	char escaped[4200];
-	hx_escape_line(escaped, sizeof escaped, value);
-	int n = snprintf(line, sizeof line, "%s=%s\n", key, escaped);
-	if (hx.evidence_fd >= 0) {
-		/* One write per line on an O_APPEND fd: lines from children and
-		 * from the watchdog never interleave. */
-		if (write(hx.evidence_fd, line, (size_t)n) < 0) {
-			/* Nothing better to do: evidence is best effort. */
-		}
-	} else if (getenv("IPCPROOF_VERBOSE")) {
-		fputs(line, stderr);
-	}
-}
-
-void hx_evidence(const char *key, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	hx_evidence_v(key, fmt, ap);
-	va_end(ap);
-}
-
-void hx_step(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(hx.step, sizeof hx.step, fmt, ap);
-	va_end(ap);
-	/* Written through, so a crash report can say where it was too. */
-	hx_evidence("harness.step", "%s", hx.step);
-}
-
-bool hx_in_child(void)
-{
-	return getpid() != hx.pid;
-}
-
-_Noreturn void hx_broken(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	hx_evidence_v("harness.error", fmt, ap);
-	va_end(ap);
-	if (hx_in_child())
-		_exit(HX_CHILD_FAILED);
-	cr_assert_fail("harness error (see harness.error)");
-	abort();
-}
-
-char *hx_evidence_lookup(const char *key, char *buf, size_t size)
-{
-	FILE *f = hx.evidence_path[0] ? fopen(hx.evidence_path, "re") : NULL;
-	char line[4400];
-	size_t klen = strlen(key);
-	bool found = false;
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof line, f)) {
-		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, size, "%s", line + klen + 1);
-			found = true;
-		}
-	}
-	fclose(f);
-	return found ? buf : NULL;
-}
-
 /* ---- temp directory ---------------------------------------------------- */
 
 const char *const hx_tmpdir_keys[3] = {
@@ -253,38 +121,11 @@ static void remove_tmpdirs(bool report)
 				    strerror(errno));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st; (void)ftw;
-	return (type == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
-}
-
-int hx_rm_tree(const char *path)
-{
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int fd_scan_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FD_SCAN_MAX)
-		return (int)rl.rlim_cur;
-	return FD_SCAN_MAX;
-}
-
-void hx_close_nonstd_fds(void)
-{
-	int limit = fd_scan_limit();
-	for (int fd = 3; fd < limit; fd++)
-		if (fd != hx.evidence_fd)
-			close(fd);
-}
-
 /* ---- fd-leak check ----------------------------------------------------- */
 
 static void snapshot_fds(unsigned char *open_fds)
 {
-	int limit = fd_scan_limit();
+	int limit = hx_fd_scan_limit();
 	for (int fd = 0; fd < limit; fd++)
 		open_fds[fd] = fcntl(fd, F_GETFD) != -1;
 }
@@ -345,25 +186,15 @@ static void *watchdog(void *arg)
 
 void hx_case_init(void)
 {
-	hx.pid = getpid();
 	hx.main_tid = gettid();
-	hx.limit_s = case_limit_s();
+	hx.limit_s = hx_case_limit_s();
 	snprintf(hx.name, sizeof hx.name, "%s.%s",
 		 criterion_current_suite ? criterion_current_suite->name : "?",
 		 criterion_current_test ? criterion_current_test->name : "?");
 	const char *dir = getenv("IPCPROOF_EVDIR");
-	if (dir && *dir) {
-		snprintf(hx.evidence_path, sizeof hx.evidence_path, "%s/%s.ev", dir, hx.name);
-		int fd = open(hx.evidence_path,
-			      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-		/* Far from the low numbers, whose values some cases check. */
-		int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, HX_HIGH_FD);
-		if (high >= 0) {
-			close(fd);
-			fd = high;
-		}
-		hx.evidence_fd = fd;
-	}
+	char path[PATH_MAX + 300];
+	snprintf(path, sizeof path, "%s/%s.ev", dir ? dir : "", hx.name);
+	hx_evidence_start(dir && *dir ? path : NULL);
 	/* Orphaned grandchildren come back here, so the sweep finds them all. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	snapshot_fds(hx.fds_at_start);
@@ -383,7 +214,7 @@ void hx_case_init(void)
 
 void hx_case_fini(void)
 {
-	if (getpid() != hx.pid)
+	if (hx_in_child())
 		_exit(0); /* a child that escaped its IN_CHILD block */
 	if (fixture.c)
 		fixture.c->fixture->teardown(fixture.self, fixture.c->variant_data);

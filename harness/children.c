@@ -46,29 +46,6 @@ pid_t hx_fork(void)
 	return pid;
 }
 
-_Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
-{
-	char msg[1024], key[64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	snprintf(key, sizeof key, "child.%d.failure", (int)getpid());
-	hx_evidence(key, "%s (%s:%d)", msg, file, line);
-	_exit(HX_CHILD_FAILED);
-}
-
-const char *hx_child_reason(pid_t pid)
-{
-	static char out[1200];
-	char key[64], value[1100];
-	snprintf(key, sizeof key, "child.%d.failure", (int)pid);
-	if (!hx_evidence_lookup(key, value, sizeof value))
-		return "";
-	snprintf(out, sizeof out, ": %s", value);
-	return out;
-}
-
 const char *hx_bindir(void)
 {
 	static char dir[PATH_MAX];

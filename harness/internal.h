@@ -13,6 +13,26 @@
  * table of a process that shares it with threads waits for an RCU grace
  * period (about 15 ms a case, half of a whole run). */
 #define HX_HIGH_FD 48
+/* The fd-leak check looks at descriptors below this number. */
+#define FD_SCAN_MAX 1024
+
+/* The layers, each calling only those above it in this list:
+ *   names.c, base.c      names for numbers; clock, time bounds, page size
+ *   evidence.c           the evidence file, hx_broken, hx_child_fail
+ *   fs.c, io.c, faults.c filesystems and private dirs' bases; I/O; faults
+ *   children.c           fork, spawn, wait, sweep, blocked-in-the-kernel
+ *   checkpoint.c, needs.c
+ *   case.c               one case's life (init, fixture, watchdog, fini)
+ *   report.c             the runner's side: results lines, the listing
+ * driver/tests/test_harness.py checks it on the objects' symbols. */
+
+/* Opens the case's evidence file (NULL: none) and remembers the case
+ * process, so a child can tell it is one. */
+void hx_evidence_start(const char *path);
+int hx_evidence_fd(void);
+double hx_case_limit_s(void);
+/* How many descriptor numbers the fd checks look at. */
+int hx_fd_scan_limit(void);
 
 /* Evidence files are key=value lines; values have \ and newline escaped. */
 void hx_evidence_v(const char *key, const char *fmt, va_list ap);

@@ -12,6 +12,7 @@
 /* p[0] reads, p[1] writes, both blocking; a case may close either. */
 FIXTURE(ends) {
 	int p[2];
+	dev_t dev;	/* the pipe's inode, to tell its ends from a reused number */
 	ino_t ino;
 };
 
@@ -38,6 +39,7 @@ FIXTURE_SETUP(ends)
 		SAFE(fcntl(self->p[0], F_SETFL, 0));
 	}
 	SAFE(fstat(self->p[0], &st));
+	self->dev = st.st_dev;
 	self->ino = st.st_ino;
 }
 
@@ -48,7 +50,7 @@ FIXTURE_TEARDOWN(ends)
 	(void)variant;
 	for (int i = 0; i < 2; i++) {
 		struct stat st;
-		if (fstat(self->p[i], &st) == 0 && st.st_ino == self->ino && S_ISFIFO(st.st_mode))
+		if (fstat(self->p[i], &st) == 0 && st.st_ino == self->ino && st.st_dev == self->dev)
 			close(self->p[i]);
 	}
 }

@@ -192,3 +192,27 @@ def test_the_listing_gives_each_case_its_needs_and_whether_they_are_met_here(bin
         "case": "fixture/child_exit_code_is_seen", "claim": "fixture.harness",
         "source": rows["fixture/child_exit_code_is_seen"]["source"], "variant": None,
         "needs": [], "skip": None}
+
+
+# The harness's files in layers, bottom first: each calls only into layers
+# below it (evidence at the bottom, no circle between the case's life, its
+# children and its I/O).
+LAYERS = (("names", "base"), ("evidence",), ("fs", "io", "faults"), ("children",),
+          ("checkpoint", "needs"), ("case",), ("report",))
+
+
+def symbols(obj, *flags):
+    out = subprocess.run(["nm", *flags, str(obj)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.split()[-1].startswith("hx_")}
+
+
+def test_the_harness_calls_only_down_its_layers(bindir):
+    objects = bindir.parent / "CMakeFiles" / "harness.dir" / "harness"
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    built = {o.name.removesuffix(".c.o") for o in objects.glob("*.c.o")}
+    assert built == set(layer), "a harness file is missing from LAYERS"
+    defined = {s: name for name in built for s in symbols(objects / f"{name}.c.o", "--defined-only")}
+    upward = [f"{name} calls {s} of {defined[s]}" for name in sorted(built)
+              for s in sorted(symbols(objects / f"{name}.c.o", "--undefined-only"))
+              if s in defined and layer[defined[s]] >= layer[name]]
+    assert upward == []
