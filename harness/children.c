@@ -46,6 +46,19 @@ pid_t hx_fork(void)
 	return pid;
 }
 
+pid_t hx_child_writes(int fd, int other_end, const void *buf, size_t n)
+{
+	pid_t pid = hx_fork();
+	if (pid == 0) {
+		close(other_end);
+		CHILD_EXPECT(hx_write_all(fd, buf, n) == (ssize_t)n, "short write: %s",
+			     hx_errno_name(errno));
+		_exit(0);
+	}
+	close(fd);
+	return pid;
+}
+
 const char *hx_bindir(void)
 {
 	static char dir[PATH_MAX];

@@ -227,6 +227,10 @@ _Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
 #define CHILD_EXPECT(cond, ...) \
 	do { if (!(cond)) hx_child_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
 
+/* A child that writes buf (all n bytes, or it fails) to fd, having closed
+ * other_end, and exits; this process's fd is closed on return. */
+pid_t hx_child_writes(int fd, int other_end, const void *buf, size_t n);
+
 /* Starts a separate program (not a fork of this one) with only fds 0-2
  * and the listed ones (keep[], nkeep) open. */
 pid_t hx_spawn(char *const argv[], const int *keep, int nkeep);

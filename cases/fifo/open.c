@@ -7,8 +7,7 @@ CASE(fifo, open_for_writing_blocks_until_a_reader_opens, "fifo.open.writer-waits
 	char c = 0;
 	pid_t writer;
 	IN_CHILD(writer) {
-		int fd = open(path, O_WRONLY);
-		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+		int fd = fifo_child_open(path, O_WRONLY);
 		CHILD_EXPECT(write(fd, "x", 1) == 1, "write: %s", hx_errno_name(errno));
 		close(fd);
 	}
@@ -28,8 +27,7 @@ CASE(fifo, open_for_reading_blocks_until_a_writer_opens, "fifo.open.read-side")
 	pid_t reader;
 	IN_CHILD(reader) {
 		char c = 0;
-		int fd = open(path, O_RDONLY);
-		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+		int fd = fifo_child_open(path, O_RDONLY);
 		CHILD_EXPECT(read(fd, &c, 1) == 1 && c == 'x', "read \"%c\"", c);
 		close(fd);
 	}
@@ -95,8 +93,7 @@ CASE(fifo, open_read_write_returns_at_once_without_another_process, "fifo.open.w
 	pid_t opener;
 	IN_CHILD(opener) {
 		char c = 0;
-		int fd = open(path, O_RDWR);
-		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+		int fd = fifo_child_open(path, O_RDWR);
 		CHILD_EXPECT(write(fd, "x", 1) == 1, "write: %s", hx_errno_name(errno));
 		CHILD_EXPECT(read(fd, &c, 1) == 1 && c == 'x', "read back \"%c\"", c);
 		hx_evidence("read_back", "%c", c);

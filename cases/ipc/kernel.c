@@ -81,12 +81,7 @@ CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited, "ipc.kerne
 	int p[2];
 	char buf[sizeof message] = "";
 	hx_pipe(p);
-	pid_t writer;
-	IN_CHILD(writer) {
-		close(p[0]);
-		CHILD_EXPECT(hx_write_all(p[1], message, sizeof message) == sizeof message, "short write");
-	}
-	close(p[1]);
+	pid_t writer = hx_child_writes(p[1], p[0], message, sizeof message);
 	EXPECT_EXITS(writer, 0);
 
 	ssize_t n = hx_read_all(p[0], buf, sizeof buf);

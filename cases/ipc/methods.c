@@ -58,46 +58,35 @@ CASE(ipc, regular_file_carries_data_from_one_process_to_another, "ipc.methods.fi
 	cr_assert_str_eq(buf, message);
 }
 
+/* A child writes the message into fds[1]; this process reads all of it
+ * from fds[0] (write(2) on a connected stream socket is send(2) without
+ * flags). */
+static void expect_carried(int fds[2], const char *evidence_key)
+{
+	char buf[sizeof message] = "";
+	pid_t writer = hx_child_writes(fds[1], fds[0], message, sizeof message);
+
+	ssize_t n = hx_read_all(fds[0], buf, sizeof buf);
+
+	close(fds[0]);
+	EXPECT_EXITS(writer, 0);
+	hx_evidence(evidence_key, "%zd", n);
+	cr_assert_eq(n, (ssize_t)sizeof message);
+	cr_assert_str_eq(buf, message);
+}
+
 CASE(ipc, pipe_carries_data_from_one_process_to_another, "ipc.methods.pipe")
 {
 	int p[2];
-	char buf[sizeof message] = "";
 	hx_pipe(p);
-	pid_t writer;
-	IN_CHILD(writer) {
-		close(p[0]);
-		CHILD_EXPECT(hx_write_all(p[1], message, sizeof message) == sizeof message, "short write");
-	}
-	close(p[1]);
-
-	ssize_t n = hx_read_all(p[0], buf, sizeof buf);
-
-	close(p[0]);
-	EXPECT_EXITS(writer, 0);
-	hx_evidence("read", "%zd", n);
-	cr_assert_eq(n, (ssize_t)sizeof message);
-	cr_assert_str_eq(buf, message);
+	expect_carried(p, "read");
 }
 
 CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another, "ipc.methods.socket")
 {
 	int sv[2];
-	char buf[sizeof message] = "";
 	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	pid_t sender;
-	IN_CHILD(sender) {
-		close(sv[0]);
-		CHILD_EXPECT(send(sv[1], message, sizeof message, 0) == sizeof message, "short send");
-	}
-	close(sv[1]);
-
-	ssize_t n = hx_read_all(sv[0], buf, sizeof buf);
-
-	close(sv[0]);
-	EXPECT_EXITS(sender, 0);
-	hx_evidence("received", "%zd", n);
-	cr_assert_eq(n, (ssize_t)sizeof message);
-	cr_assert_str_eq(buf, message);
+	expect_carried(sv, "received");
 }
 
 CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_another, "ipc.methods.shared-memory")

@@ -39,16 +39,23 @@ static int collect(int sig, int *values, int max)
 	return n;
 }
 
+/* In the child: waits for sig (blocked) and returns what came with it. */
+static siginfo_t wait_for(int sig)
+{
+	sigset_t set;
+	siginfo_t si;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	CHILD_EXPECT(sigwaitinfo(&set, &si) == sig, "sigwaitinfo: %s", hx_errno_name(errno));
+	return si;
+}
+
 CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another, "ipc.methods.signal")
 {
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		sigset_t set;
-		siginfo_t si;
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		siginfo_t si = wait_for(SIGUSR1);
 		hx_evidence("received_int", "%d", si.si_value.sival_int);
 		CHILD_EXPECT(si.si_value.sival_int == 12345, "got %d", si.si_value.sival_int);
 	}
@@ -66,11 +73,7 @@ CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		sigset_t set;
-		siginfo_t si;
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		siginfo_t si = wait_for(SIGUSR1);
 		hx_evidence("si_signo", "%s", hx_signal_name(si.si_signo));
 		hx_evidence("si_code", "%s", code_name(si.si_code));
 		hx_evidence("si_pid_is_sender", "%s", si.si_pid == sender ? "yes" : "no");
@@ -93,11 +96,7 @@ CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue, "ipc.signal.sigqueu
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		sigset_t set;
-		siginfo_t si;
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		siginfo_t si = wait_for(SIGUSR1);
 		hx_evidence("si_code", "%s", code_name(si.si_code));
 		hx_evidence("si_value", "%p", si.si_value.sival_ptr);
 		hx_evidence("value_bytes", "%zu", sizeof si.si_value);

@@ -1,14 +1,21 @@
 /* The arguments the notes explain: prot (可读, 可写) and addr (填NULL). */
 #include "backing.h"
 
-
 static volatile char sink;
+
+/* A page of BACKING_FILL in a new file, and the MAP_SHARED mmap of it with
+ * prot, as mmap returned it. */
+static char *file_page(int prot, int *fd)
+{
+	*fd = backing_file("f", (size_t)hx_page_size());
+	return mmap(NULL, (size_t)hx_page_size(), prot, MAP_SHARED, *fd, 0);
+}
 
 CASE(mmap, prot_read_mapping_reads_the_file_bytes, "mmap.prot.read-write")
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	const char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
+	int fd;
+	const char *mem = (char *)EXPECT_OK(file_page(PROT_READ, &fd));
 
 	char first = mem[0], last = mem[page - 1];
 
@@ -22,9 +29,8 @@ CASE(mmap, prot_read_mapping_reads_the_file_bytes, "mmap.prot.read-write")
  * SEGV_ACCERR, at the byte written. */
 CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr, "mmap.prot.read-write")
 {
-	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = (char *)SAFE(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
+	int fd;
+	char *mem = (char *)SAFE(file_page(PROT_READ, &fd));
 
 	pid_t writer;
 	IN_CHILD(writer) {
@@ -36,7 +42,7 @@ CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr, "mmap.prot.read-w
 	EXPECT_FAULT_AT(writer, SIGSEGV, 10);
 	EXPECT_FAULT_CODE("SEGV_ACCERR");
 	cr_assert_eq(mem[10], BACKING_FILL, "the refused write reached the mapping");
-	munmap(mem, page);
+	munmap(mem, (size_t)hx_page_size());
 	close(fd);
 }
 
@@ -45,8 +51,8 @@ CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr, "mmap.prot.read-w
 CASE(mmap, prot_write_alone_is_readable_too, "mmap.prot.read-write")
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_WRITE, MAP_SHARED, fd, 0));
+	int fd;
+	char *mem = (char *)EXPECT_OK(file_page(PROT_WRITE, &fd));
 
 	pid_t reader;
 	IN_CHILD(reader) {

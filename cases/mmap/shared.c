@@ -25,11 +25,18 @@ static char *map(struct hx_fx_backing *self, const struct hx_fv_backing *variant
 	return backing_map(self, variant, len, PROT_READ | PROT_WRITE, flags);
 }
 
+/* len bytes of BACKING_FILL in the file, mapped read-write with flags. */
+static char *filled(struct hx_fx_backing *self, const struct hx_fv_backing *variant, size_t len,
+		    int flags)
+{
+	backing_fill(self, variant, len);
+	return map(self, variant, len, flags);
+}
+
 CASE_F(mmap, shared_mapping_write_is_seen_by_read_of_the_file, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	char seen[sizeof message];
 
 	memcpy(mem + 100, message, sizeof message - 1);
@@ -43,8 +50,7 @@ CASE_F(mmap, shared_mapping_write_is_seen_by_read_of_the_file, "mmap.shared.writ
 CASE_F(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	memcpy(mem, message, sizeof message - 1);
 
 	pid_t reader;
@@ -63,8 +69,7 @@ CASE_F(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file, "
 CASE_F(mmap, shared_mapping_write_stays_in_the_file_after_munmap, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	memcpy(mem, message, sizeof message - 1);
 	/* Opened before the last close: a memfd has no other name. */
 	int again = backing_reopen(self, O_RDONLY);
@@ -84,8 +89,7 @@ CASE_F(mmap, shared_mapping_write_stays_in_the_file_after_munmap, "mmap.shared.w
 CASE_F(mmap, write_to_the_file_is_seen_through_a_shared_mapping, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 
 	EXPECT_OK(pwrite(self->fd, message, sizeof message - 1, 10));
 
@@ -97,8 +101,7 @@ CASE_F(mmap, write_to_the_file_is_seen_through_a_shared_mapping, "mmap.shared.wr
 CASE_F(mmap, private_mapping_write_is_not_seen_by_read_of_the_file, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_PRIVATE);
+	char *mem = filled(self, variant, page, MAP_PRIVATE);
 	char seen[sizeof message], fill[sizeof message];
 	untouched(fill, sizeof fill);
 
@@ -115,8 +118,7 @@ CASE_F(mmap, private_mapping_write_is_not_seen_by_read_of_the_file, "mmap.privat
 CASE_F(mmap, private_mapping_write_is_not_in_the_file_after_munmap, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_PRIVATE);
+	char *mem = filled(self, variant, page, MAP_PRIVATE);
 	char seen[sizeof message], fill[sizeof message];
 	untouched(fill, sizeof fill);
 	memcpy(mem, message, sizeof message - 1);
@@ -133,8 +135,7 @@ CASE_F(mmap, private_mapping_write_is_not_in_the_file_after_munmap, "mmap.privat
 CASE_F(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mine = map(self, variant, page, MAP_PRIVATE);
+	char *mine = filled(self, variant, page, MAP_PRIVATE);
 	char *other = map(self, variant, page, MAP_SHARED);
 
 	mine[0] = 'P';
@@ -151,8 +152,7 @@ CASE_F(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file, "
 CASE_F(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written, "mmap.private.copy-per-page", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, 2 * page);
-	char *mem = map(self, variant, 2 * page, MAP_PRIVATE);
+	char *mem = filled(self, variant, 2 * page, MAP_PRIVATE);
 	mem[0] = 'P';
 
 	EXPECT_OK(pwrite(self->fd, "F", 1, page));
@@ -165,8 +165,7 @@ CASE_F(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_writte
 CASE_F(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written, "mmap.private.copy-per-page", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_PRIVATE);
+	char *mem = filled(self, variant, page, MAP_PRIVATE);
 	mem[0] = 'P';
 
 	EXPECT_OK(pwrite(self->fd, "F", 1, 1));
@@ -180,8 +179,7 @@ CASE_F(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written
 CASE_F(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed, "mmap.fd.close-after-mmap", backing, tmpfs, disk)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	backing_close(self);
 
 	memcpy(mem, message, sizeof message - 1);
@@ -198,8 +196,7 @@ CASE_F(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed, "mmap
 CASE_F(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed, "mmap.fd.close-after-mmap", backing, tmpfs, disk)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	backing_close(self);
 
 	int writer = backing_reopen(self, O_WRONLY);
@@ -214,8 +211,7 @@ CASE_F(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed, "mmap.fd.
 CASE_F(mmap, mapping_keeps_the_file_alive_after_close_and_unlink, "mmap.fd.close-after-mmap", backing, tmpfs, disk)
 {
 	long page = hx_page_size();
-	backing_fill(self, variant, page);
-	char *mem = map(self, variant, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	backing_close(self);
 
 	SAFE(unlink(self->path));

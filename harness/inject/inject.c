@@ -105,6 +105,16 @@ enum scope { CASES, PEER_PIPE, PEER_FIFO, PEER_MMAP, PEER_IPC };
  * MAP_FAILED are real answers). */
 #define GO_ON (-2)
 #define MAP_GO_ON ((void *)-2)
+#define UNUSED __attribute__((unused))
+
+/* An mmap of a file descriptor, as the case asked for it. */
+struct mmap_call {
+	void *addr;
+	size_t len;
+	int prot, flags, fd;
+	off_t off;
+	const struct stat *st;
+};
 
 typedef ssize_t vm_call(pid_t, const struct iovec *, unsigned long, const struct iovec *,
 			unsigned long, unsigned long);
@@ -117,6 +127,8 @@ struct fault {
 	/* The calls it changes.  A hook in place of a call makes the real
 	 * call itself where the fault does not apply; the others are told of
 	 * a call's outcome and may change it. */
+	/* The kind of descriptor a hook shared by several faults acts on. */
+	bool (*kind)(int fd);
 	void (*made_pipe)(int fds[2]);
 	ssize_t (*read)(int fd, void *buf, size_t count);
 	ssize_t (*write)(int fd, const void *buf, size_t count);
@@ -130,12 +142,9 @@ struct fault {
 	off_t (*lseek)(int fd, off_t off, int whence);
 	void (*mmap_args)(size_t *len, int *flags);
 	void *(*mmap_fd_failed)(void *m);
-	void (*mmap_file_args)(void **addr, int *prot, int *flags, int fd, off_t *off,
-			       const struct stat *st);
-	void *(*mmap_file)(void *addr, size_t len, int prot, int flags, int fd, off_t off,
-			   const struct stat *st);
-	void (*file_mapped)(char *m, size_t len, int prot, int flags, int fd, off_t off,
-			    const struct stat *st);
+	void (*mmap_file_args)(struct mmap_call *c);
+	void *(*mmap_file)(const struct mmap_call *c);
+	void (*file_mapped)(char *m, const struct mmap_call *c);
 	int (*munmap)(void *addr, size_t *len);
 	int (*mprotect_seen)(void *addr, size_t len, int prot, int r);
 	void (*closing)(int fd);
@@ -245,11 +254,11 @@ static void wait_in_user_space(int fd, short events)
 	}
 }
 
-/* A blocking write of 2 to PIPE_BUF bytes to a descriptor of a kind goes
- * in two halves, a pause between. */
-static ssize_t split_write(int fd, const void *buf, size_t count, bool (*kind)(int fd))
+/* A blocking write of 2 to PIPE_BUF bytes to a descriptor of the fault's
+ * kind goes in two halves, a pause between. */
+static ssize_t split_write(int fd, const void *buf, size_t count)
 {
-	if (count < 2 || count > PIPE_BUF || !kind(fd) || nonblocking(fd))
+	if (count < 2 || count > PIPE_BUF || !live->kind(fd) || nonblocking(fd))
 		return get_write()(fd, buf, count);
 	size_t half = count / 2;
 	ssize_t first = get_write()(fd, buf, half);
@@ -410,24 +419,20 @@ FAULT(pipe_read_waits_for_full_count, "pipe-read-waits-for-full-count", "pipe.re
       "a blocking pipe read waits until the whole count is there (or end of file)",
       .read = read_waits_for_full_count);
 
-/* End of file read as EAGAIN on a non-blocking descriptor of a kind. */
-static ssize_t eof_is_eagain(int fd, void *buf, size_t count, bool (*kind)(int fd))
+/* End of file read as EAGAIN on a non-blocking descriptor of the fault's
+ * kind. */
+static ssize_t eof_is_eagain(int fd, void *buf, size_t count)
 {
 	ssize_t n = get_read()(fd, buf, count);
-	if (n == 0 && count > 0 && kind(fd) && nonblocking(fd)) {
+	if (n == 0 && count > 0 && live->kind(fd) && nonblocking(fd)) {
 		errno = EAGAIN;
 		return -1;
 	}
 	return n;
 }
-
-static ssize_t pipe_eof_is_eagain(int fd, void *buf, size_t count)
-{
-	return eof_is_eagain(fd, buf, count, is_case_pipe);
-}
 FAULT(pipe_nonblock_eof_is_eagain, "pipe-nonblock-eof-is-eagain", "pipe.read.eof-after-writers-close", CASES,
       "a non-blocking pipe read at end of file fails with EAGAIN instead of returning 0",
-      .read = pipe_eof_is_eagain);
+      .read = eof_is_eagain, .kind = is_case_pipe);
 
 static ssize_t read_polls(int fd, void *buf, size_t count)
 {
@@ -502,13 +507,9 @@ FAULT(pipe_buf_is_capacity, "pipe-buf-is-capacity", "pipe.capacity.ulimit-is-pip
       "fpathconf(_PC_PIPE_BUF) of a pipe reports the capacity, 65536",
       .fpathconf = pipe_buf_is_capacity);
 
-static ssize_t pipe_write_split(int fd, const void *buf, size_t count)
-{
-	return split_write(fd, buf, count, is_case_pipe);
-}
 FAULT(pipe_writes_not_atomic, "pipe-writes-not-atomic", "pipe.capacity.ulimit-is-pipe-buf", CASES,
       "pipe writes of at most PIPE_BUF bytes go in two halves, so writers interleave",
-      .write = pipe_write_split);
+      .write = split_write, .kind = is_case_pipe);
 
 static int setsz_as_asked(int fd, int cmd, void *arg, int r)
 {
@@ -570,13 +571,9 @@ FAULT(fifo_stat_counts_queued, "fifo-stat-counts-queued", "fifo.mechanism.file-n
       "stat of a FIFO reports the bytes queued in it as st_size",
       .stat_seen = size_is_queued);
 
-static ssize_t fifo_eof_is_eagain(int fd, void *buf, size_t count)
-{
-	return eof_is_eagain(fd, buf, count, is_named_fifo);
-}
 FAULT(fifo_nonblock_eof_is_eagain, "fifo-nonblock-eof-is-eagain", "fifo.open.read-side,pipe.read.eof-after-writers-close", CASES,
       "a non-blocking FIFO read with no writer fails with EAGAIN instead of returning 0",
-      .read = fifo_eof_is_eagain);
+      .read = eof_is_eagain, .kind = is_named_fifo);
 
 static off_t fifo_lseek_succeeds(int fd, off_t off, int whence)
 {
@@ -631,13 +628,9 @@ FAULT(fifo_short_read_drops_rest, "fifo-short-read-drops-rest", "fifo.readers.un
       "a FIFO read asking for less than is queued takes it all and discards the rest",
       .read = fifo_short_read_drops_rest);
 
-static ssize_t fifo_write_split(int fd, const void *buf, size_t count)
-{
-	return split_write(fd, buf, count, is_named_fifo);
-}
 FAULT(fifo_writes_not_atomic, "fifo-writes-not-atomic", "fifo.users.only-two,pipe.capacity.ulimit-is-pipe-buf", CASES,
       "FIFO writes of at most PIPE_BUF bytes go in two halves, so writers interleave",
-      .write = fifo_write_split);
+      .write = split_write, .kind = is_named_fifo);
 
 static int write_open_does_not_wait(const char *path, int flags, mode_t mode)
 {
@@ -680,14 +673,12 @@ FAULT(munmap_unaligned_succeeds, "munmap-unaligned-succeeds", "mmap.munmap.moved
       "munmap of an address that is not page-aligned returns 0 (and unmaps nothing)",
       .munmap = munmap_unaligned_succeeds);
 
-static void *mmap_unaligned_offset(void *addr, size_t len, int prot, int flags, int fd, off_t off,
-				   const struct stat *st)
+static void *mmap_unaligned_offset(const struct mmap_call *c)
 {
-	(void)st;
-	if (off % page == 0)
+	if (c->off % page == 0)
 		return MAP_GO_ON;
-	off_t delta = off % page;
-	char *m = get_mmap()(addr, len + (size_t)delta, prot, flags, fd, off - delta);
+	off_t delta = c->off % page;
+	char *m = get_mmap()(c->addr, c->len + (size_t)delta, c->prot, c->flags, c->fd, c->off - delta);
 	return m == MAP_FAILED ? m : m + delta;
 }
 FAULT(mmap_unaligned_offset, "mmap-unaligned-offset", "mmap.offset.page-multiple", CASES,
@@ -708,21 +699,20 @@ FAULT(munmap_partial_page_kept, "munmap-partial-page-kept", "mmap.length.whole-p
 
 /* Dirties every page that holds file bytes, so each is the process's own
  * copy from now on (pages past EOF would raise SIGBUS: left alone). */
-static void copy_private_now(char *addr, size_t len, int prot, int flags, int fd, off_t off,
-			     const struct stat *st)
+static void copy_private_now(char *addr, const struct mmap_call *c)
 {
-	(void)fd;
-	off_t size = st->st_size;
-	if ((flags & MAP_SHARED_VALIDATE) != MAP_PRIVATE || size <= off)
+	off_t size = c->st->st_size;
+	int prot = c->prot;
+	if ((c->flags & MAP_SHARED_VALIDATE) != MAP_PRIVATE || size <= c->off)
 		return;
-	size_t in_file = round_up((size_t)(size - off));
-	if (in_file > len)
-		in_file = round_up(len);
+	size_t in_file = round_up((size_t)(size - c->off));
+	if (in_file > c->len)
+		in_file = round_up(c->len);
 	if (!(prot & PROT_WRITE))
 		get_mprotect()(addr, in_file, PROT_READ | PROT_WRITE);
 	for (size_t at = 0; at < in_file; at += (size_t)page) {
-		volatile char *c = addr + at;
-		*c = *c;
+		volatile char *p = addr + at;
+		*p = *p;
 	}
 	if (!(prot & PROT_WRITE))
 		get_mprotect()(addr, in_file, prot);
@@ -781,43 +771,30 @@ FAULT(mmap_private_written_back, "mmap-private-written-back", "mmap.private.writ
       "munmap of a MAP_PRIVATE mapping of an O_RDWR fd writes its pages to the file",
       .munmap = write_private_back);
 
-static void prot_read_writable(void **addr, int *prot, int *flags, int fd, off_t *off,
-			       const struct stat *st)
+static void prot_read_writable(struct mmap_call *c)
 {
-	(void)addr;
-	(void)off;
-	if (S_ISREG(st->st_mode) && (*flags & MAP_SHARED_VALIDATE) == MAP_SHARED &&
-	    *prot == PROT_READ && access_mode(fd) == O_RDWR)
-		*prot |= PROT_WRITE;
+	if (S_ISREG(c->st->st_mode) && (c->flags & MAP_SHARED_VALIDATE) == MAP_SHARED &&
+	    c->prot == PROT_READ && access_mode(c->fd) == O_RDWR)
+		c->prot |= PROT_WRITE;
 }
 FAULT(mmap_prot_read_writable, "mmap-prot-read-writable", "mmap.prot.read-write", CASES,
       "a PROT_READ shared mapping of a read-write file is writable",
       .mmap_file_args = prot_read_writable);
 
-static void hint_is_fixed(void **addr, int *prot, int *flags, int fd, off_t *off,
-			  const struct stat *st)
+static void hint_is_fixed(struct mmap_call *c)
 {
-	(void)prot;
-	(void)fd;
-	(void)off;
-	(void)st;
-	if (*addr && !(*flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
-		*flags |= MAP_FIXED;
+	if (c->addr && !(c->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
+		c->flags |= MAP_FIXED;
 }
 FAULT(mmap_hint_replaces, "mmap-hint-replaces", "mmap.addr.null", CASES,
       "a non-NULL addr without MAP_FIXED is taken as MAP_FIXED, replacing what is there",
       .mmap_file_args = hint_is_fixed);
 
 /* Only offsets the kernel accepts: refusals are other claims. */
-static void offset_ignored(void **addr, int *prot, int *flags, int fd, off_t *off,
-			   const struct stat *st)
+static void offset_ignored(struct mmap_call *c)
 {
-	(void)addr;
-	(void)prot;
-	(void)flags;
-	(void)fd;
-	if (S_ISREG(st->st_mode) && *off > 0 && *off % page == 0 && *off < st->st_size)
-		*off = 0;
+	if (S_ISREG(c->st->st_mode) && c->off > 0 && c->off % page == 0 && c->off < c->st->st_size)
+		c->off = 0;
 }
 FAULT(mmap_ignores_offset, "mmap-ignores-offset", "mmap.return.address", CASES,
       "mmap of a file at a page-multiple offset inside it maps from the file's start",
@@ -888,16 +865,13 @@ FAULT(peer_mmap_private, "peer-mmap-private", "mmap.ipc.unrelated", PEER_MMAP,
 
 /* Writes 'Z' into the page cache past EOF through a mapping of our own:
  * the case's mapping of that page then shows it. */
-static void soil_tail(char *m, size_t len, int prot, int flags, int fd, off_t off,
-		      const struct stat *st)
+static void soil_tail(char *m, const struct mmap_call *c)
 {
 	(void)m;
-	(void)prot;
-	(void)flags;
-	off_t size = st->st_size;
-	if (size <= off || (size_t)(size - off) >= round_up(len) || size % page == 0)
+	off_t size = c->st->st_size;
+	if (size <= c->off || (size_t)(size - c->off) >= round_up(c->len) || size % page == 0)
 		return;
-	int rw = reopen_read_write(fd);
+	int rw = reopen_read_write(c->fd);
 	if (rw < 0)
 		return;
 	off_t at = size / page * page;
@@ -912,17 +886,14 @@ FAULT(mmap_tail_not_zeroed, "mmap-tail-not-zeroed", "mmap.bounds.tail-of-last-pa
       "the bytes past EOF in the page holding EOF read as 'Z', not zero",
       .file_mapped = soil_tail);
 
-static void zero_pages_past_eof(char *m, size_t len, int prot, int flags, int fd, off_t off,
-				const struct stat *st)
+static void zero_pages_past_eof(char *m, const struct mmap_call *c)
 {
-	(void)flags;
-	(void)fd;
-	if (st->st_size <= off)
+	if (c->st->st_size <= c->off)
 		return;
-	size_t usable = round_up((size_t)(st->st_size - off));
-	if (usable < round_up(len))
-		get_mmap()(m + usable, round_up(len) - usable, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-			   -1, 0);
+	size_t usable = round_up((size_t)(c->st->st_size - c->off));
+	if (usable < round_up(c->len))
+		get_mmap()(m + usable, round_up(c->len) - usable, c->prot,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 FAULT(mmap_no_sigbus_past_eof, "mmap-no-sigbus-past-eof", "mmap.bounds.pages-past-eof", CASES,
       "pages wholly past EOF of a non-empty file read as zeros instead of raising SIGBUS",
@@ -948,14 +919,12 @@ FAULT(mapping_end_stays_readable, "mapping-end-stays-readable", "mmap.bounds.pas
       "munmap of the pages right after a file mapping leaves zero pages there",
       .munmap = unmapped_end_stays_readable);
 
-static void *empty_file_is_zero_pages(void *addr, size_t len, int prot, int flags, int fd,
-				      off_t off, const struct stat *st)
+static void *empty_file_is_zero_pages(const struct mmap_call *c)
 {
-	(void)fd;
-	(void)off;
-	if (!S_ISREG(st->st_mode) || st->st_size != 0 || len == 0 || !(prot & PROT_WRITE))
+	if (!S_ISREG(c->st->st_mode) || c->st->st_size != 0 || c->len == 0 || !(c->prot & PROT_WRITE))
 		return MAP_GO_ON;
-	return get_mmap()(addr, len, prot, (flags & MAP_FIXED) | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return get_mmap()(c->addr, c->len, c->prot, (c->flags & MAP_FIXED) | MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
 }
 /* Both claims' truths include the SIGBUS at offset 0 of a writable
  * mapping of an empty file. */
@@ -1016,15 +985,14 @@ FAULT(mapping_size_fixed_at_mmap, "mapping-size-fixed-at-mmap", "mmap.empty-file
       "pages past EOF at mmap time stay unusable after ftruncate extends the file",
       .ftruncate = ftruncate_keeps_mapped_size);
 
-static void *wronly_mapped_read_write(void *addr, size_t len, int prot, int flags, int fd,
-				      off_t off, const struct stat *st)
+static void *wronly_mapped_read_write(const struct mmap_call *c)
 {
-	if (!S_ISREG(st->st_mode) || access_mode(fd) != O_WRONLY)
+	if (!S_ISREG(c->st->st_mode) || access_mode(c->fd) != O_WRONLY)
 		return MAP_GO_ON;
-	int rw = reopen_read_write(fd);
+	int rw = reopen_read_write(c->fd);
 	if (rw < 0)
 		return MAP_GO_ON;
-	void *m = get_mmap()(addr, len, prot, flags, rw, off);
+	void *m = get_mmap()(c->addr, c->len, c->prot, c->flags, rw, c->off);
 	get_close()(rw);
 	return m;
 }
@@ -1053,15 +1021,10 @@ FAULT(mprotect_rdonly_shared_writable, "mprotect-rdonly-shared-writable", "mmap.
       "mprotect can add PROT_WRITE to a shared mapping of an O_RDONLY fd",
       .mprotect_seen = mprotect_write_through_rdwr);
 
-static void *rdonly_private_write_refused(void *addr, size_t len, int prot, int flags, int fd,
-					  off_t off, const struct stat *st)
+static void *rdonly_private_write_refused(const struct mmap_call *c)
 {
-	(void)addr;
-	(void)len;
-	(void)off;
-	(void)st;
-	if ((flags & MAP_SHARED_VALIDATE) != MAP_PRIVATE || !(prot & PROT_WRITE) ||
-	    access_mode(fd) != O_RDONLY)
+	if ((c->flags & MAP_SHARED_VALIDATE) != MAP_PRIVATE || !(c->prot & PROT_WRITE) ||
+	    access_mode(c->fd) != O_RDONLY)
 		return MAP_GO_ON;
 	errno = EACCES;
 	return MAP_FAILED;
@@ -1070,12 +1033,11 @@ FAULT(mmap_rdonly_private_write_refused, "mmap-rdonly-private-write-refused", "m
       "a writable MAP_PRIVATE mapping of an O_RDONLY fd fails with EACCES",
       .mmap_file = rdonly_private_write_refused);
 
-static void *fifo_mmap_eacces(void *addr, size_t len, int prot, int flags, int fd, off_t off,
-			      const struct stat *st)
+static void *fifo_mmap_eacces(const struct mmap_call *c)
 {
-	if (!S_ISFIFO(st->st_mode))
+	if (!S_ISFIFO(c->st->st_mode))
 		return MAP_GO_ON;
-	void *m = get_mmap()(addr, len, prot, flags, fd, off);
+	void *m = get_mmap()(c->addr, c->len, c->prot, c->flags, c->fd, c->off);
 	if (m == MAP_FAILED && errno == ENODEV)
 		errno = EACCES;
 	return m;
@@ -1103,15 +1065,10 @@ FAULT(clone_vm_ignored, "clone-vm-ignored", "ipc.address-space.every-process", C
       "clone(2) drops CLONE_VM: the clone gets a copy of the address space",
       .clone_flags = without_clone_vm);
 
-static ssize_t vm_refused(pid_t pid, const struct iovec *local, unsigned long nlocal,
-			  const struct iovec *remote, unsigned long nremote, unsigned long flags)
+static ssize_t vm_refused(UNUSED pid_t pid, UNUSED const struct iovec *local,
+			  UNUSED unsigned long nlocal, UNUSED const struct iovec *remote,
+			  UNUSED unsigned long nremote, UNUSED unsigned long flags)
 {
-	(void)pid;
-	(void)local;
-	(void)nlocal;
-	(void)remote;
-	(void)nremote;
-	(void)flags;
 	errno = EPERM;
 	return -1;
 }
@@ -1217,12 +1174,9 @@ FAULT(stream_socket_half_duplex, "stream-socket-half-duplex", "ipc.socket.full-d
       "a send on a stream socket with bytes waiting to be received fails with EAGAIN",
       .send = stream_send_one_way);
 
-static int msgsnd_refused(int id, const void *msg, size_t size, int flags)
+static int msgsnd_refused(UNUSED int id, UNUSED const void *msg, UNUSED size_t size,
+			  UNUSED int flags)
 {
-	(void)id;
-	(void)msg;
-	(void)size;
-	(void)flags;
 	errno = EACCES;
 	return -1;
 }
@@ -1462,22 +1416,21 @@ off_t lseek(int fd, off_t off, int whence)
 
 /* ---- mappings ------------------------------------------------------------- */
 
-static void *mmap_file(void *addr, size_t len, int prot, int flags, int fd, off_t off,
-		       const struct stat *st)
+static void *mmap_file(struct mmap_call *c)
 {
 	if (HOOK(mmap_file_args))
-		live->mmap_file_args(&addr, &prot, &flags, fd, &off, st);
+		live->mmap_file_args(c);
 	if (HOOK(mmap_file)) {
-		void *m = live->mmap_file(addr, len, prot, flags, fd, off, st);
+		void *m = live->mmap_file(c);
 		if (m != MAP_GO_ON)
 			return m;
 	}
-	char *m = get_mmap()(addr, len, prot, flags, fd, off);
-	if (m == MAP_FAILED || !S_ISREG(st->st_mode))
+	char *m = get_mmap()(c->addr, c->len, c->prot, c->flags, c->fd, c->off);
+	if (m == MAP_FAILED || !S_ISREG(c->st->st_mode))
 		return m;
-	remember(m, len, fd, off, prot, flags, st);
+	remember(m, c->len, c->fd, c->off, c->prot, c->flags, c->st);
 	if (HOOK(file_mapped))
-		live->file_mapped(m, len, prot, flags, fd, off, st);
+		live->file_mapped(m, c);
 	return m;
 }
 
@@ -1497,7 +1450,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	struct stat st;
 	if (get_fstat()(fd, &st) != 0)
 		return get_mmap()(addr, len, prot, flags, fd, off);
-	return mmap_file(addr, len, prot, flags, fd, off, &st);
+	struct mmap_call c = { addr, len, prot, flags, fd, off, &st };
+	return mmap_file(&c);
 }
 
 int munmap(void *addr, size_t len)
