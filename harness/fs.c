@@ -70,12 +70,15 @@ const char *hx_fs_base(enum hx_fs kind, char *why, size_t size)
 		if (!candidates[i])
 			continue;
 		const char *name = hx_fs_name(candidates[i], &on_disk);
-		if (kind == HX_FS_DISK ? on_disk : strcmp(name, "tmpfs") == 0) {
+		/* A sandbox may show the host's disk read-only. */
+		bool writable = access(candidates[i], W_OK) == 0;
+		if (writable && (kind == HX_FS_DISK ? on_disk : strcmp(name, "tmpfs") == 0)) {
 			why[0] = '\0';
 			return candidates[i];
 		}
-		used += (size_t)snprintf(why + used, used < size ? size - used : 0, "%s%s is %s",
-					 used ? ", " : "", candidates[i], name);
+		used += (size_t)snprintf(why + used, used < size ? size - used : 0, "%s%s is %s%s",
+					 used ? ", " : "", candidates[i], name,
+					 writable ? "" : " (read-only)");
 	}
 	char tried[256];
 	snprintf(tried, sizeof tried, "%s", why);
