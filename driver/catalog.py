@@ -1,4 +1,12 @@
-"""The claims catalog (cases/claims.toml): loading and checking it."""
+"""The claims catalog (cases/claims.toml): loading and checking it.
+
+The catalog keeps the prose; which cases check a claim is written once, in
+the C code (`CASE(area, name, "claim.id")`), and derived here from the
+sources rather than from the built binaries: the catalog is read where
+nothing is built (`claims`, `report`, `merge`) and for kernels whose
+binaries cannot run on this machine (arm64).  The project's tests check
+that the sources' list is the built binaries' own (`--ipcproof-list`)."""
+import re
 import tomllib
 from pathlib import Path
 
@@ -7,15 +15,47 @@ from .errors import UserError
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "cases" / "claims.toml"
 NOTES = ROOT / "cases" / "notes" / "ipc-notes.md"
+SOURCES = ROOT / "cases"
 
 VERDICTS = ("holds", "refined", "refuted")
 AREAS = ("pipe", "fifo", "mmap", "ipc")
 REQUIRED = ("id", "area", "note", "statement", "truth", "note_verdict", "refs", "cases")
 FRAGMENT_SEPARATOR = " … "
+# CASE(area, name, "claim") or CASE_F(area, name, "claim", fixture, variant, ...):
+# one case, or one case per variant named name@variant.
+CASE_MACRO = re.compile(r'^CASE(_F)?\(\s*(\w+)\s*,\s*(\w+)\s*,\s*"([^"]*)"'
+                        r'((?:\s*,\s*(?:\w+|NEEDS\("[^"]*"\)))*)\s*\)', re.M)
+NEEDS_MACRO = re.compile(r'NEEDS\("([^"]*)"\)')
 
 
-def load(path=CATALOG):
-    """The claims, in catalog order; UserError when the file is unreadable."""
+def case_sources(root=SOURCES):
+    """Every case written in the area sources, in file and line order:
+    [{case, area, claim, source: "cases/<area>/<file>.c:<line>", variant,
+    needs}] (needs: the case's own, declared with NEEDS; a variant's are in
+    the binary's listing)."""
+    found = []
+    for path in sorted(root.glob("*/*.c")):
+        if path.parent.name not in AREAS or path.name.startswith("peer-"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(root.parent).as_posix()
+        for m in CASE_MACRO.finditer(text):
+            fixture, area, name, claim, rest = m.groups()
+            line = text.count("\n", 0, m.start()) + 1
+            needs = [n for m in NEEDS_MACRO.findall(rest) for n in m.split()]
+            args = [a.strip() for a in NEEDS_MACRO.sub("", rest).split(",")[1:]]
+            variants = args[1:] if fixture else [None]
+            for v in variants:
+                found.append({"case": f"{area}/{name}" + (f"@{v}" if v else ""), "area": area,
+                              "claim": claim, "source": f"{rel}:{line}", "variant": v,
+                              "needs": needs})
+    return found
+
+
+def load(path=CATALOG, sources=None):
+    """The claims, in catalog order, each with the cases that name it (from
+    sources, default: the area sources); UserError when the file is
+    unreadable."""
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -23,11 +63,20 @@ def load(path=CATALOG):
         raise UserError(f"cannot read the catalog {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"the catalog {path} is not valid TOML: {e}") from None
-    return data.get("claim", [])
+    claims = data.get("claim", [])
+    cases = {}
+    for c in case_sources() if sources is None else sources:
+        cases.setdefault(c["claim"], []).append(c["case"])
+    for claim in claims:
+        if "cases" in claim:
+            claim["cases_in_toml"] = claim["cases"]
+        claim["cases"] = cases.get(claim.get("id"), [])
+    return claims
 
 
-def problems(claims, notes_text=None):
-    """Everything wrong with the catalog itself, as sentences."""
+def problems(claims, notes_text=None, sources=None):
+    """Everything wrong with the catalog and the cases' claims, as
+    sentences; sources: the cases (default: the area sources)."""
     found = []
     seen_ids, seen_cases = set(), {}
     for i, claim in enumerate(claims):
@@ -42,6 +91,8 @@ def problems(claims, notes_text=None):
             found.append(f"{cid}: unknown area {claim.get('area')!r}")
         elif not cid.startswith(claim["area"] + "."):
             found.append(f"{cid}: id does not start with its area")
+        if "cases_in_toml" in claim:
+            found.append(f"{cid}: a cases list in claims.toml (the cases name their claim in the C code)")
         verdict = claim.get("note_verdict")
         if verdict not in VERDICTS:
             found.append(f"{cid}: note_verdict {verdict!r} is not one of {VERDICTS}")
@@ -57,7 +108,26 @@ def problems(claims, notes_text=None):
             for fragment in claim.get("note", "").split(FRAGMENT_SEPARATOR):
                 if fragment.strip() not in notes_text:
                     found.append(f"{cid}: note words not in the notes: {fragment.strip()!r}")
+    areas = {c.get("id"): c.get("area") for c in claims}
+    for case in case_sources() if sources is None else sources:
+        where = f"{case['source']}: {case['case']}"
+        if case["claim"] not in areas:
+            found.append(f"{where} names no claim of the catalog: {case['claim']!r}")
+        elif case["area"] != areas[case["claim"]]:
+            found.append(f"{where} is in area {case['area']} but its claim "
+                         f"{case['claim']} is in {areas[case['claim']]}")
     return found
+
+
+def where(claim_id, claims=None, sources=None):
+    """[(case, source)] of one claim; UserError for an unknown id."""
+    claims = load() if claims is None else claims
+    if claim_id not in {c["id"] for c in claims}:
+        near = sorted(c["id"] for c in claims if claim_id in c["id"])
+        hint = f"; did you mean {', '.join(near[:3])}?" if near else ""
+        raise UserError(f"no claim {claim_id!r} in the catalog{hint}")
+    return [(c["case"], c["source"]) for c in (case_sources() if sources is None else sources)
+            if c["claim"] == claim_id]
 
 
 def claim_of_case(claims):

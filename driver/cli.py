@@ -122,6 +122,9 @@ def cmd_diff(args):
 
 
 def cmd_claims(args):
+    if args.where:
+        print("\n".join(f"{source}  {case}" for case, source in catalog.where(args.where)))
+        return 0
     for c in catalog.load():
         if not args.area or c["area"] == args.area:
             print(f"{c['id']:48} {c['note_verdict']:8} {', '.join(c['cases'])}")
@@ -189,6 +192,7 @@ def add_other_commands(sub):
     pv.set_defaults(func=prove.run)
     cl = sub.add_parser("claims", help="list the claims catalog")
     cl.add_argument("--area")
+    cl.add_argument("--where", metavar="ID", help="where each case of claim ID is written (file:line)")
     cl.set_defaults(func=cmd_claims)
     ke = sub.add_parser("kernels", help="list the kernels and whether they can run here")
     ke.set_defaults(func=cmd_kernels)

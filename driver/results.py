@@ -10,7 +10,7 @@ STATUSES = ("pass", "fail", "error", "timeout", "skip", "xfail", "xpass")
 # xpass does not fail a run: the kernel behaves as the catalog says; the
 # report lists it so the stale declaration can go.
 MATCHED = ("pass", "skip", "xfail", "xpass")
-KEPT = ("signal", "exit_code", "timed_out", "observed_status", "divergence")
+KEPT = ("signal", "exit_code", "timed_out", "observed_status", "divergence", "source", "variant")
 
 
 def entries(claims, raw, kernel_id, runs):

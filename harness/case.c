@@ -1,209 +1,131 @@
-/* The life of one case: set-up, evidence, watchdog, end-of-case sweep. */
+/* The life of one case, the top layer: its needs and fixture, watchdog,
+ * private directories, fd-leak check and end-of-case sweep. */
 #include "internal.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#define FD_SCAN_MAX 1024
 
 static struct {
 	char name[256];
-	int evidence_fd;
-	char evidence_path[PATH_MAX];
-	char tmpdir[PATH_MAX];
-	pid_t pid;
+	char tmpdir[3][PATH_MAX];	/* by enum hx_fs */
 	pid_t main_tid;
 	unsigned char fds_at_start[FD_SCAN_MAX];
 	atomic_bool done;
 	double limit_s;
-	char step[256];
-} hx = { .evidence_fd = -1 };
+} hx;
 
-double hx_now(void)
+/* By name: in the case process Criterion's copy of the test points to the
+ * runner's record, at the runner's addresses. */
+const struct hx_case *hx_find_case(const char *area, const char *name)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	extern const struct hx_case *__start_hx_cases[], *__stop_hx_cases[];
+	for (const struct hx_case **c = __start_hx_cases; c < __stop_hx_cases; c++)
+		if (strcmp((*c)->name, name) == 0 && strcmp((*c)->area, area) == 0)
+			return *c;
+	return NULL;
 }
 
-static double env_double(const char *name, double fallback)
+const struct hx_case *hx_current_case(void)
 {
-	const char *s = getenv(name);
-	char *end;
-	double v = s ? strtod(s, &end) : 0;
-	return s && *s && !*end && v > 0 ? v : fallback;
+	static const struct hx_case *found;
+	const struct criterion_test *t = criterion_current_test;
+	if (!found && t)
+		found = hx_find_case(t->category, t->name);
+	return found;
 }
 
-double hx_time_scale(void)
-{
-	return env_double("IPCPROOF_TIME_SCALE", 1.0);
-}
+/* The fixture's state, torn down at the end of the case even when an
+ * expectation failed (Criterion then never returns to the body). */
+static struct {
+	const struct hx_case *c;
+	void *self;
+} fixture;
 
-static double case_limit_s(void)
+/* The case itself: its needs, its fixture's set-up, its body. */
+static void case_main(void)
 {
-	return env_double("IPCPROOF_CASE_LIMIT", 10.0) * hx_time_scale();
-}
-
-/* A third of the case's limit: a case can wait on a few events and still
- * report a missing one itself, before the watchdog steps in. */
-double hx_bound_s(void)
-{
-	return case_limit_s() / 3;
-}
-
-long hx_page_size(void)
-{
-	return sysconf(_SC_PAGESIZE);
-}
-
-/* ---- evidence ---------------------------------------------------------- */
-
-void hx_escape_line(char *dst, size_t size, const char *src)
-{
-	size_t j = 0;
-	for (; *src && j + 3 < size; src++) {
-		if (*src == '\\' || *src == '\n') {
-			dst[j++] = '\\';
-			dst[j++] = *src == '\n' ? 'n' : '\\';
-		} else {
-			dst[j++] = *src;
-		}
+	const struct hx_case *c = hx_current_case();
+	char why[512];
+	if (!c)
+		hx_broken("not a CASE");
+	int unmet = hx_unmet_needs(c, why, sizeof why);
+	if (unmet < 0)
+		hx_broken("%s", why);
+	if (unmet)
+		cr_skip_test("%s", why);
+	if (!c->fixture) {
+		c->run();
+		return;
 	}
-	dst[j] = '\0';
+	fixture.self = calloc(1, c->fixture->size ? c->fixture->size : 1);
+	if (!fixture.self)
+		hx_broken("no memory for the fixture");
+	c->fixture->setup(fixture.self, c->variant_data);
+	fixture.c = c;
+	c->run_fixture(fixture.self, c->variant_data);
 }
 
-void hx_evidence_v(const char *key, const char *fmt, va_list ap)
+void hx_case_jmp(void)
 {
-	char value[2048], line[4400];
-	vsnprintf(value, sizeof value, fmt, ap);
-	char escaped[4200];
-	hx_escape_line(escaped, sizeof escaped, value);
-	int n = snprintf(line, sizeof line, "%s=%s\n", key, escaped);
-	if (hx.evidence_fd >= 0) {
-		/* One write per line on an O_APPEND fd: lines from children and
-		 * from the watchdog never interleave. */
-		if (write(hx.evidence_fd, line, (size_t)n) < 0) {
-			/* Nothing better to do: evidence is best effort. */
-		}
-	} else if (getenv("IPCPROOF_VERBOSE")) {
-		fputs(line, stderr);
-	}
-}
-
-void hx_evidence(const char *key, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	hx_evidence_v(key, fmt, ap);
-	va_end(ap);
-}
-
-void hx_step(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(hx.step, sizeof hx.step, fmt, ap);
-	va_end(ap);
-	/* Written through, so a crash report can say where it was too. */
-	hx_evidence("harness.step", "%s", hx.step);
-}
-
-_Noreturn void hx_broken(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	hx_evidence_v("harness.error", fmt, ap);
-	va_end(ap);
-	if (getpid() != hx.pid)
-		_exit(HX_CHILD_FAILED);
-	cr_assert_fail("harness error (see harness.error)");
-	abort();
-}
-
-char *hx_evidence_lookup(const char *key, char *buf, size_t size)
-{
-	FILE *f = hx.evidence_path[0] ? fopen(hx.evidence_path, "re") : NULL;
-	char line[4400];
-	size_t klen = strlen(key);
-	bool found = false;
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof line, f)) {
-		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, size, "%s", line + klen + 1);
-			found = true;
-		}
-	}
-	fclose(f);
-	return found ? buf : NULL;
+	criterion_internal_test_setup();
+	criterion_internal_test_main(case_main);
+	criterion_internal_test_teardown();
 }
 
 /* ---- temp directory ---------------------------------------------------- */
 
-const char *hx_path(const char *name)
+const char *const hx_tmpdir_keys[3] = {
+	"harness.tmpdir", "harness.tmpdir.tmpfs", "harness.tmpdir.disk"
+};
+
+const char *hx_path_on(enum hx_fs fs, const char *name)
 {
 	static char paths[8][PATH_MAX];
 	static unsigned next;
-	if (!hx.tmpdir[0]) {
-		const char *base = getenv("IPCPROOF_TMPDIR");
-		if (!base || !*base)
-			base = getenv("TMPDIR");
-		if (!base || !*base)
-			base = "/tmp";
-		snprintf(hx.tmpdir, sizeof hx.tmpdir, "%s/ipcproof-%.40s-XXXXXX", base,
+	char *dir = hx.tmpdir[fs];
+	if (!dir[0]) {
+		char why[512];
+		const char *base = hx_fs_base(fs, why, sizeof why);
+		if (!base)
+			hx_broken("%s (undeclared need?)", why);
+		snprintf(dir, PATH_MAX, "%s/ipcproof-%.40s-XXXXXX", base,
 			 criterion_current_test ? criterion_current_test->name : "case");
-		if (!mkdtemp(hx.tmpdir)) /* mkdtemp makes it 0700 */
-			hx_broken("mkdtemp %s: %s", hx.tmpdir, strerror(errno));
-		hx_evidence("harness.tmpdir", "%s", hx.tmpdir);
+		if (!mkdtemp(dir)) /* mkdtemp makes it 0700 */
+			hx_broken("mkdtemp %s: %s", dir, strerror(errno));
+		/* Recorded at once: the runner removes it if the case dies. */
+		hx_evidence(hx_tmpdir_keys[fs], "%s", dir);
 	}
 	char *p = paths[next++ % 8];
-	snprintf(p, PATH_MAX, "%s/%s", hx.tmpdir, name);
+	snprintf(p, PATH_MAX, "%s/%s", dir, name);
 	return p;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+const char *hx_path(const char *name)
 {
-	(void)st; (void)ftw;
-	return (type == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
+	return hx_path_on(HX_FS_ANY, name);
 }
 
-int hx_rm_tree(const char *path)
+static void remove_tmpdirs(bool report)
 {
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int fd_scan_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FD_SCAN_MAX)
-		return (int)rl.rlim_cur;
-	return FD_SCAN_MAX;
-}
-
-void hx_close_nonstd_fds(void)
-{
-	int limit = fd_scan_limit();
-	for (int fd = 3; fd < limit; fd++)
-		if (fd != hx.evidence_fd)
-			close(fd);
+	for (int i = 0; i < 3; i++)
+		if (hx.tmpdir[i][0] && hx_rm_tree(hx.tmpdir[i]) != 0 && report)
+			hx_evidence("harness.error", "cannot remove %s: %s", hx.tmpdir[i],
+				    strerror(errno));
 }
 
 /* ---- fd-leak check ----------------------------------------------------- */
 
 static void snapshot_fds(unsigned char *open_fds)
 {
-	int limit = fd_scan_limit();
+	int limit = hx_fd_scan_limit();
 	for (int fd = 0; fd < limit; fd++)
 		open_fds[fd] = fcntl(fd, F_GETFD) != -1;
 }
@@ -256,8 +178,7 @@ static void *watchdog(void *arg)
 	hx_evidence("harness.timeout", "%.1f", hx.limit_s);
 	hx_evidence("harness.hung_in", "%s", where);
 	hx_kill_descendants();
-	if (hx.tmpdir[0])
-		hx_rm_tree(hx.tmpdir);
+	remove_tmpdirs(false);
 	_exit(124);
 }
 
@@ -265,28 +186,19 @@ static void *watchdog(void *arg)
 
 void hx_case_init(void)
 {
-	hx.pid = getpid();
 	hx.main_tid = gettid();
-	hx.limit_s = case_limit_s();
+	hx.limit_s = hx_case_limit_s();
 	snprintf(hx.name, sizeof hx.name, "%s.%s",
 		 criterion_current_suite ? criterion_current_suite->name : "?",
 		 criterion_current_test ? criterion_current_test->name : "?");
 	const char *dir = getenv("IPCPROOF_EVDIR");
-	if (dir && *dir) {
-		snprintf(hx.evidence_path, sizeof hx.evidence_path, "%s/%s.ev", dir, hx.name);
-		int fd = open(hx.evidence_path,
-			      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-		/* Far from the low numbers, whose values some cases check. */
-		int high = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, HX_HIGH_FD);
-		if (high >= 0) {
-			close(fd);
-			fd = high;
-		}
-		hx.evidence_fd = fd;
-	}
+	char path[PATH_MAX + 300];
+	snprintf(path, sizeof path, "%s/%s.ev", dir ? dir : "", hx.name);
+	hx_evidence_start(dir && *dir ? path : NULL);
 	/* Orphaned grandchildren come back here, so the sweep finds them all. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	snapshot_fds(hx.fds_at_start);
+	hx_checkpoints_share();
 	/* The watchdog is born with every signal blocked, so a signal a case
 	 * sends itself reaches the case's own thread. */
 	pthread_t t;
@@ -302,12 +214,13 @@ void hx_case_init(void)
 
 void hx_case_fini(void)
 {
-	if (getpid() != hx.pid)
+	if (hx_in_child())
 		_exit(0); /* a child that escaped its IN_CHILD block */
+	if (fixture.c)
+		fixture.c->fixture->teardown(fixture.self, fixture.c->variant_data);
 	report_fd_leaks();
 	hx_kill_descendants();
-	if (hx.tmpdir[0] && hx_rm_tree(hx.tmpdir) != 0)
-		hx_evidence("harness.error", "cannot remove %s: %s", hx.tmpdir, strerror(errno));
+	remove_tmpdirs(true);
 	hx_evidence("harness.end", "1");
 	atomic_store(&hx.done, true);
 }

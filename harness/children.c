@@ -46,27 +46,17 @@ pid_t hx_fork(void)
 	return pid;
 }
 
-_Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
+pid_t hx_child_writes(int fd, int other_end, const void *buf, size_t n)
 {
-	char msg[1024], key[64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	snprintf(key, sizeof key, "child.%d.failure", (int)getpid());
-	hx_evidence(key, "%s (%s:%d)", msg, file, line);
-	_exit(HX_CHILD_FAILED);
-}
-
-const char *hx_child_reason(pid_t pid)
-{
-	static char out[1200];
-	char key[64], value[1100];
-	snprintf(key, sizeof key, "child.%d.failure", (int)pid);
-	if (!hx_evidence_lookup(key, value, sizeof value))
-		return "";
-	snprintf(out, sizeof out, ": %s", value);
-	return out;
+	pid_t pid = hx_fork();
+	if (pid == 0) {
+		close(other_end);
+		CHILD_EXPECT(hx_write_all(fd, buf, n) == (ssize_t)n, "short write: %s",
+			     hx_errno_name(errno));
+		_exit(0);
+	}
+	close(fd);
+	return pid;
 }
 
 const char *hx_bindir(void)

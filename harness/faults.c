@@ -37,17 +37,3 @@ void hx_catch_faults(const void *base)
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
 }
-
-long hx_evidence_long(const char *key, long fallback)
-{
-	const char *s = hx_evidence_str(key);
-	char *end;
-	long v = strtol(s, &end, 10);
-	return end != s && !*end ? v : fallback;
-}
-
-const char *hx_evidence_str(const char *key)
-{
-	static char buf[1024];
-	return hx_evidence_lookup(key, buf, sizeof buf) ? buf : "";
-}

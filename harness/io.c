@@ -3,11 +3,18 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/resource.h>
 
 void hx_pipe(int fds[2])
 {
 	if (pipe(fds) == -1)
 		hx_broken("pipe: %s", strerror(errno));
+}
+
+void hx_plumbing_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		hx_broken("pipe2: %s", strerror(errno));
 }
 
 ssize_t hx_write_all(int fd, const void *buf, size_t n)
@@ -86,4 +93,22 @@ struct hx_records hx_read_records(int fd, int writers)
 		}
 	}
 	return r;
+}
+
+/* ---- descriptors -------------------------------------------------------- */
+
+int hx_fd_scan_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FD_SCAN_MAX)
+		return (int)rl.rlim_cur;
+	return FD_SCAN_MAX;
+}
+
+void hx_close_nonstd_fds(void)
+{
+	int limit = hx_fd_scan_limit();
+	for (int fd = 3; fd < limit; fd++)
+		if (fd != hx_evidence_fd())
+			close(fd);
 }

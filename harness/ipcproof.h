@@ -22,10 +22,151 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/* Criterion's own timeout is only the backstop: the harness watchdog fires
- * first and records where the case hung. */
-#define CASE(area, ...) \
-	Test(area, __VA_ARGS__, .init = hx_case_init, .fini = hx_case_fini)
+struct hx_fixture;
+
+/* What a case says about itself; the report hook puts it in the results
+ * and `<binary> --ipcproof-list` prints it. */
+struct hx_case {
+	const char *area;
+	const char *name;	/* "behaviour" or "behaviour@variant" */
+	const char *claim;	/* the claims.toml id the case checks */
+	const char *file;	/* relative to the source root */
+	unsigned line;
+	const char *needs;	/* declared needs, space-separated (see NEEDS) */
+	void (*run)(void);	/* a plain case's body */
+	/* A fixture case: its fixture, one variant's data and name, and the
+	 * body taking the fixture's state and that variant. */
+	const struct hx_fixture *fixture;
+	const void *variant_data;
+	const char *variant;
+	const char *const *variant_needs;
+	void (*run_fixture)(void *self, const void *variant);
+};
+
+/* The case running in this process (NULL outside a case). */
+const struct hx_case *hx_current_case(void);
+
+/* Criterion's own wrapper around a test body, shared by every case: its
+ * set-up, the case under its assertion handling, its teardown. */
+void hx_case_jmp(void);
+
+/* One Criterion test per case: the registration Criterion's Test() makes,
+ * with the name given as a string (so that a variant can be
+ * "behaviour@variant"); the case's own record is found by that name.  The
+ * harness's init/fini run around every case; Criterion's own timeout is
+ * only the backstop, the harness watchdog fires first and says where the
+ * case hung. */
+#define HX_REGISTER_(area_, id_, name_, claim_, ...) \
+	static const struct hx_case hx_case_##id_ = { \
+		.area = #area_, .name = name_, .claim = claim_, .file = __FILE__, \
+		.line = __LINE__, __VA_ARGS__ }; \
+	static struct criterion_test_extra_data hx_extra_##id_ = { \
+		.compiler_ = CR_COMPILER_, .lang_ = CR_LANG, .kind_ = CR_TEST_NORMAL, \
+		.identifier_ = #area_ "/" name_, .file_ = __FILE__, .line_ = __LINE__, \
+		.init = hx_case_init, .fini = hx_case_fini }; \
+	static struct criterion_test hx_test_##id_ = { \
+		name_, #area_, hx_case_jmp, &hx_extra_##id_ }; \
+	__attribute__((used, section("cr_tst"))) \
+	static struct criterion_test *hx_test_ptr_##id_ = &hx_test_##id_; \
+	__attribute__((used, section("hx_cases"))) \
+	static const struct hx_case *hx_case_ptr_##id_ = &hx_case_##id_
+
+/* CASE(area, behaviour_stated_as_a_name, "claim.id") { ... }
+ * CASE(area, name, "claim.id", NEEDS("root cmd:losetup")) { ... } */
+#define CASE(area, name, claim, ...) \
+	static void area##_##name##_body(void); \
+	HX_REGISTER_(area, area##_##name, #name, claim, .run = area##_##name##_body, \
+		     __VA_ARGS__); \
+	static void area##_##name##_body(void)
+
+/* What a case needs to run at all; unmet, it is a skip that says which.
+ * Space-separated: `root`, `cmd:NAME` (a program in PATH), a path (`/proc/
+ * self/syscall`: it exists), `kernel:MAJOR.MINOR` (at least), `tmpfs`, `disk`
+ * (a directory on tmpfs, on a disk filesystem: see hx_path_on).  The
+ * binary lists them (`--ipcproof-list`) without running anything. */
+#define NEEDS(list) .needs = (list)
+
+/* ---- fixtures and variants (kselftest's FIXTURE/FIXTURE_VARIANT) ------- */
+
+/* A fixture is state set up before a case and torn down after it,
+ * declared once for many cases; a variant is one named way of setting it
+ * up.  A fixture case runs once per variant it names, each run its own
+ * Criterion test `name@variant`:
+ *
+ *     FIXTURE(ends) { int rd, wr; };
+ *     FIXTURE_VARIANT(ends) { const char *needs; bool named; };
+ *     FIXTURE_VARIANT_ADD(ends, pipe) { .named = false };
+ *     FIXTURE_VARIANT_ADD(ends, fifo) { .named = true };
+ *     FIXTURE_SETUP(ends) { ... self->rd = ...; variant->named ... }
+ *     FIXTURE_TEARDOWN(ends) { ... }
+ *     CASE_F(pipe, read_of_x, "pipe.read.x", ends, pipe, fifo) { self->rd ... }
+ *
+ * A variant's first member is `needs` (as NEEDS, for that variant only;
+ * NULL for none); the rest, such as the behaviour to expect where the
+ * variants truly differ, is the fixture's.  Set-up may use SAFE; teardown
+ * runs at the end of the case, even after a failed expectation, and only
+ * releases (no SAFE, no expectations). */
+struct hx_fixture {
+	size_t size;
+	void (*setup)(void *self, const void *variant);
+	void (*teardown)(void *self, const void *variant);
+};
+
+#define FIXTURE(f) struct hx_fx_##f
+#define FIXTURE_VARIANT(f) struct hx_fv_##f
+#define FIXTURE_VARIANT_ADD(f, v) \
+	__attribute__((unused)) static const struct hx_fv_##f hx_variant_##f##_##v =
+#define FIXTURE_SETUP(f) \
+	static void hx_setup_##f(struct hx_fx_##f *self, const struct hx_fv_##f *variant)
+#define FIXTURE_TEARDOWN(f) \
+	static void hx_teardown_##f(struct hx_fx_##f *self, const struct hx_fv_##f *variant); \
+	__attribute__((unused)) static void hx_setup_any_##f(void *s, const void *v) \
+	{ \
+		hx_setup_##f(s, v); \
+	} \
+	__attribute__((unused)) static void hx_teardown_any_##f(void *s, const void *v) \
+	{ \
+		hx_teardown_##f(s, v); \
+	} \
+	__attribute__((unused)) static const struct hx_fixture hx_fixture_##f = { \
+		sizeof(struct hx_fx_##f), hx_setup_any_##f, hx_teardown_any_##f }; \
+	static void hx_teardown_##f(struct hx_fx_##f *self, const struct hx_fv_##f *variant)
+
+/* CASE_F(area, behaviour, "claim.id", fixture, variant, ...) { ... }: the
+ * body sees `self` (the fixture's state, set up) and `variant`. */
+#define CASE_F(area, name, claim, f, ...) \
+	static void area##_##name##_body(struct hx_fx_##f *self, const struct hx_fv_##f *variant); \
+	static void area##_##name##_any(void *s, const void *v) \
+	{ \
+		area##_##name##_body(s, v); \
+	} \
+	HX_EACH_(HX_VARIANT_, (area, name, claim, f), __VA_ARGS__) \
+	static void area##_##name##_body(__attribute__((unused)) struct hx_fx_##f *self, \
+					 __attribute__((unused)) const struct hx_fv_##f *variant)
+
+#define HX_VARIANT_(args, v) HX_VARIANT2_(HX_UNPACK_ args, v)
+#define HX_UNPACK_(...) __VA_ARGS__
+#define HX_VARIANT2_(...) HX_VARIANT3_(__VA_ARGS__)
+#define HX_VARIANT3_(area, name, claim, f, v) \
+	HX_REGISTER_(area, area##_##name##__##v, #name "@" #v, claim, \
+		     .fixture = &hx_fixture_##f, .variant_data = &hx_variant_##f##_##v, \
+		     .variant = #v, .variant_needs = &hx_variant_##f##_##v.needs, \
+		     .run_fixture = area##_##name##_any);
+
+/* HX_EACH_(m, a, x, y, ...) is m(a, x) m(a, y) ...: up to 8. */
+#define HX_CAT_(a, b) HX_CAT2_(a, b)
+#define HX_CAT2_(a, b) a##b
+#define HX_NARGS_(...) HX_NARGS2_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define HX_NARGS2_(_1, _2, _3, _4, _5, _6, _7, _8, n, ...) n
+#define HX_EACH_(m, a, ...) HX_CAT_(HX_EACH_, HX_NARGS_(__VA_ARGS__))(m, a, __VA_ARGS__)
+#define HX_EACH_1(m, a, x) m(a, x)
+#define HX_EACH_2(m, a, x, ...) m(a, x) HX_EACH_1(m, a, __VA_ARGS__)
+#define HX_EACH_3(m, a, x, ...) m(a, x) HX_EACH_2(m, a, __VA_ARGS__)
+#define HX_EACH_4(m, a, x, ...) m(a, x) HX_EACH_3(m, a, __VA_ARGS__)
+#define HX_EACH_5(m, a, x, ...) m(a, x) HX_EACH_4(m, a, __VA_ARGS__)
+#define HX_EACH_6(m, a, x, ...) m(a, x) HX_EACH_5(m, a, __VA_ARGS__)
+#define HX_EACH_7(m, a, x, ...) m(a, x) HX_EACH_6(m, a, __VA_ARGS__)
+#define HX_EACH_8(m, a, x, ...) m(a, x) HX_EACH_7(m, a, __VA_ARGS__)
 
 void hx_case_init(void);
 void hx_case_fini(void);
@@ -58,6 +199,15 @@ double hx_bound_s(void);
  * removed with everything in it when the case ends). */
 const char *hx_path(const char *name);
 
+/* The same in a private directory on a kind of filesystem: HX_FS_TMPFS
+ * (IPCPROOF_TMPFS_DIR, the temp dir, /dev/shm), HX_FS_DISK (one keeping
+ * files on a block device: IPCPROOF_DISK_DIR, the temp dir, /var/tmp).  A
+ * case using one declares the need `tmpfs` or `disk`. */
+enum hx_fs { HX_FS_ANY, HX_FS_TMPFS, HX_FS_DISK };
+const char *hx_path_on(enum hx_fs fs, const char *name);
+/* The filesystem path is on ("ext4", "tmpfs"...); disk: on a block device. */
+const char *hx_fs_name(const char *path, bool *disk);
+
 /* ---- children ---------------------------------------------------------- */
 
 /* The child's failure, with the reason stored as evidence. */
@@ -76,6 +226,10 @@ _Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 #define CHILD_EXPECT(cond, ...) \
 	do { if (!(cond)) hx_child_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+
+/* A child that writes buf (all n bytes, or it fails) to fd, having closed
+ * other_end, and exits; this process's fd is closed on return. */
+pid_t hx_child_writes(int fd, int other_end, const void *buf, size_t n);
 
 /* Starts a separate program (not a fork of this one) with only fds 0-2
  * and the listed ones (keep[], nkeep) open. */
@@ -99,6 +253,19 @@ struct hx_outcome {
 struct hx_outcome hx_wait(pid_t pid);
 /* Has the child ended?  Does not wait. */
 bool hx_has_ended(pid_t pid);
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+/* Ordering between the case and its forked children without a handshake
+ * pipe (LTP's TST_CHECKPOINT_WAIT/WAKE).  Wakes are counted, so a wake
+ * before the wait is not lost: each wait takes one. */
+#define HX_CHECKPOINTS 16
+void hx_checkpoint_wake(int id);
+/* Waits for a wake of checkpoint id, up to hx_bound_s(); none by then
+ * fails the case (in a child: the child, with the reason). */
+void hx_checkpoint_wait(int id);
+/* The same, bounded by seconds; false when no wake came. */
+bool hx_checkpoint_try_wait(int id, double seconds);
 
 /* ---- blocked in the kernel --------------------------------------------- */
 
@@ -181,11 +348,23 @@ const char *hx_evidence_str(const char *key);
 		  #call, r_, r_ == -1 ? hx_errno_name(e_) : "no error", hx_errno_name(err)); \
 } while (0)
 
-/* A system call succeeds (the harness's own set-up calls, mostly). */
+/* The behaviour under test: a call that must succeed; failing is `fail`. */
 #define EXPECT_OK(call) ({ \
 	errno = 0; \
 	long r_ = (long)(call); \
 	cr_assert(r_ != -1, "%s failed: %s", #call, hx_errno_name(errno)); \
+	r_; })
+
+/* A set-up call (returning -1, or MAP_FAILED, on failure), in the case or
+ * in a child: when it fails the case could not check what it is about and
+ * is reported as `error`, not `fail` (LTP's SAFE_* and TBROK).  Its value
+ * is the call's. */
+#define SAFE(call) ({ \
+	errno = 0; \
+	long r_ = (long)(call); \
+	if (r_ == -1) \
+		hx_broken("set-up failed at %s:%d: %s: %s", __FILE__, __LINE__, #call, \
+			  hx_errno_name(errno)); \
 	r_; })
 
 /* The reason a child gave with CHILD_EXPECT, as ": reason", or "". */
@@ -195,6 +374,11 @@ const char *hx_child_reason(pid_t pid);
 
 /* Makes a pipe; both ends are the case's to close. */
 void hx_pipe(int fds[2]);
+/* A pipe that is plumbing, not a subject: the handshake with a separate
+ * program (forked children use checkpoints).  Made O_CLOEXEC, which the
+ * fault injector never takes for a pipe under test; hx_spawn's keep list
+ * still hands an end to the program. */
+void hx_plumbing_pipe(int fds[2]);
 /* Writes/reads exactly n bytes (loops over short transfers); -1 on error. */
 ssize_t hx_write_all(int fd, const void *buf, size_t n);
 ssize_t hx_read_all(int fd, void *buf, size_t n);

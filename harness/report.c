@@ -81,6 +81,43 @@ static void put_json_string(struct buf *b, const char *s)
 	puts_raw(b, "\"");
 }
 
+/* The case's own record: its claim, where it is written, its variant. */
+static void put_case_fields(struct buf *b, const struct hx_case *c)
+{
+	char source[PATH_MAX];
+	snprintf(source, sizeof source, "%s:%u", c ? c->file : "?", c ? c->line : 0);
+	puts_raw(b, ", \"claim\": ");
+	put_json_string(b, c ? c->claim : "");
+	puts_raw(b, ", \"source\": ");
+	put_json_string(b, source);
+	puts_raw(b, ", \"variant\": ");
+	if (c && c->variant)
+		put_json_string(b, c->variant);
+	else
+		puts_raw(b, "null");
+}
+
+/* Its needs, declared and as met here: what the listing adds. */
+static void put_needs(struct buf *b, const struct hx_case *c)
+{
+	char all[1024], why[512];
+	snprintf(all, sizeof all, "%s%s%s", c->needs ? c->needs : "",
+		 c->needs && c->variant_needs && *c->variant_needs ? " " : "",
+		 c->variant_needs && *c->variant_needs ? *c->variant_needs : "");
+	puts_raw(b, ", \"needs\": [");
+	bool first = true;
+	for (char *save, *n = strtok_r(all, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+		puts_raw(b, first ? "" : ", ");
+		put_json_string(b, n);
+		first = false;
+	}
+	puts_raw(b, "], \"skip\": ");
+	if (hx_unmet_needs(c, why, sizeof why) != 0)
+		put_json_string(b, why);
+	else
+		puts_raw(b, "null");
+}
+
 /* ---- evidence read back ------------------------------------------------ */
 
 struct kv {
@@ -224,14 +261,16 @@ static const char *classify(struct criterion_test_stats *st, const struct eviden
 /* A case process that died cannot sweep up after itself. */
 static void clean_after_crash(const struct evidence *ev)
 {
-	const char *dir = evidence_get(ev, "harness.tmpdir");
-	if (dir)
-		hx_rm_tree(dir);
+	for (int i = 0; i < 3; i++) {
+		const char *dir = evidence_get(ev, hx_tmpdir_keys[i]);
+		if (dir)
+			hx_rm_tree(dir);
+	}
 }
 
 static bool hidden_key(const char *key, const char *status)
 {
-	return !strcmp(key, "harness.end") || !strcmp(key, "harness.tmpdir") ||
+	return !strcmp(key, "harness.end") || !strncmp(key, "harness.tmpdir", 14) ||
 	       (!strcmp(key, "harness.step") && !strcmp(status, "pass"));
 }
 
@@ -265,8 +304,7 @@ static void record(struct criterion_test_stats *st)
 	snprintf(num, sizeof num, ", \"exit_code\": %d, \"timed_out\": %s", st->exit_code,
 		 st->timed_out || evidence_get(&ev, "harness.timeout") ? "true" : "false");
 	puts_raw(&line, num);
-	puts_raw(&line, ", \"description\": ");
-	put_json_string(&line, st->test->data ? st->test->data->description : "");
+	put_case_fields(&line, hx_find_case(suite, name));
 	puts_raw(&line, ", \"message\": ");
 	put_json_string(&line, msg.p);
 	puts_raw(&line, ", \"evidence\": {");
@@ -299,6 +337,40 @@ static void record(struct criterion_test_stats *st)
 	free(msg.p);
 	free(line.p);
 	evidence_free(&ev);
+}
+
+/* `<binary> --ipcproof-list`: every case of the binary, one JSON line
+ * each, without running any: what the driver and the catalog's checks read. */
+static int list_cases(void)
+{
+	extern const struct hx_case *__start_hx_cases[], *__stop_hx_cases[];
+	struct buf line = { 0 };
+	for (const struct hx_case **c = __start_hx_cases; c < __stop_hx_cases; c++) {
+		char name[512];
+		snprintf(name, sizeof name, "%s/%s", (*c)->area, (*c)->name);
+		line.len = 0;
+		puts_raw(&line, "{\"case\": ");
+		put_json_string(&line, name);
+		put_case_fields(&line, *c);
+		put_needs(&line, *c);
+		puts_raw(&line, "}\n");
+		fputs(line.p, stdout);
+	}
+	free(line.p);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Criterion's own main, with the listing in front of it. */
+int main(int argc, char *argv[])
+{
+	if (argc == 2 && strcmp(argv[1], "--ipcproof-list") == 0)
+		return list_cases();
+	struct criterion_test_set *tests = criterion_initialize();
+	int result = 0;
+	if (criterion_handle_args(argc, argv, true))
+		result = !criterion_run_all_tests(tests);
+	criterion_finalize(tests);
+	return result;
 }
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)

@@ -8,7 +8,7 @@ static mode_t current_umask(void)
 	return mask;
 }
 
-CASE(fifo, mkfifo_command_creates_a_fifo_type_file)
+CASE(fifo, mkfifo_command_creates_a_fifo_type_file, "fifo.create.mkfifo", NEEDS("cmd:mkfifo"))
 {
 	const char *path = hx_path("myfifo");
 	char *argv[] = { "mkfifo", (char *)path, NULL };
@@ -29,7 +29,7 @@ CASE(fifo, mkfifo_command_creates_a_fifo_type_file)
 	cr_assert_eq(st.st_mode & 0777, 0666 & ~current_umask());
 }
 
-CASE(fifo, mkfifo_function_creates_a_fifo_type_file_with_mode_less_umask)
+CASE(fifo, mkfifo_function_creates_a_fifo_type_file_with_mode_less_umask, "fifo.create.mkfifo")
 {
 	const char *path = hx_path("myfifo");
 	struct stat st;
@@ -43,14 +43,14 @@ CASE(fifo, mkfifo_function_creates_a_fifo_type_file_with_mode_less_umask)
 	cr_assert_eq(st.st_mode & 0777, 0666 & ~current_umask());
 }
 
-CASE(fifo, mkfifo_on_an_existing_path_fails_with_eexist)
+CASE(fifo, mkfifo_on_an_existing_path_fails_with_eexist, "fifo.create.mkfifo")
 {
 	const char *path = fifo_make("myfifo");
 	EXPECT_FAILS_WITH(mkfifo(path, 0600), EEXIST);
 }
 
 /* The file is only a name: the bytes sit in the kernel buffer. */
-CASE(fifo, file_size_stays_zero_while_bytes_are_queued)
+CASE(fifo, file_size_stays_zero_while_bytes_are_queued, "fifo.mechanism.file-names-a-kernel-buffer")
 {
 	const char *path = fifo_make("myfifo");
 	char data[1000] = { 0 };

@@ -29,6 +29,14 @@ static inline void fifo_open_both(const char *path, int *r, int *w)
 	fcntl(*r, F_SETFL, 0);
 }
 
+/* In a child: opens path (waiting as the flags say), or fails the child. */
+static inline int fifo_child_open(const char *path, int flags)
+{
+	int fd = open(path, flags);
+	CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+	return fd;
+}
+
 /* The bytes queued in the kernel buffer behind fd. */
 static inline int fifo_queued(int fd)
 {

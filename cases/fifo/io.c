@@ -1,7 +1,7 @@
 /* Reading and writing through a FIFO's descriptors: a pipe's stream. */
 #include "fifo.h"
 
-CASE(fifo, bytes_come_out_in_the_order_they_were_written)
+CASE(fifo, bytes_come_out_in_the_order_they_were_written, "fifo.order.first-in-first-out")
 {
 	enum { WRITES = 1000 };
 	static int got[WRITES];
@@ -26,7 +26,7 @@ CASE(fifo, bytes_come_out_in_the_order_they_were_written)
 }
 
 /* There is no file position: bytes are consumed, not addressed. */
-CASE(fifo, lseek_on_a_fifo_descriptor_fails_with_espipe)
+CASE(fifo, lseek_on_a_fifo_descriptor_fails_with_espipe, "fifo.io.pipe-semantics")
 {
 	const char *path = fifo_make("myfifo");
 	int r, w;
@@ -39,7 +39,7 @@ CASE(fifo, lseek_on_a_fifo_descriptor_fails_with_espipe)
 	close(w);
 }
 
-CASE(fifo, write_after_the_last_reader_closed_fails_with_epipe_when_sigpipe_is_ignored)
+CASE(fifo, write_after_the_last_reader_closed_fails_with_epipe_when_sigpipe_is_ignored, "fifo.io.pipe-semantics")
 {
 	const char *path = fifo_make("myfifo");
 	int r, w;

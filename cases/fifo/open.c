@@ -1,14 +1,13 @@
 /* Opening a FIFO: each end waits for the other, unless told not to. */
 #include "fifo.h"
 
-CASE(fifo, open_for_writing_blocks_until_a_reader_opens)
+CASE(fifo, open_for_writing_blocks_until_a_reader_opens, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
 	char c = 0;
 	pid_t writer;
 	IN_CHILD(writer) {
-		int fd = open(path, O_WRONLY);
-		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+		int fd = fifo_child_open(path, O_WRONLY);
 		CHILD_EXPECT(write(fd, "x", 1) == 1, "write: %s", hx_errno_name(errno));
 		close(fd);
 	}
@@ -22,14 +21,13 @@ CASE(fifo, open_for_writing_blocks_until_a_reader_opens)
 	close(r);
 }
 
-CASE(fifo, open_for_reading_blocks_until_a_writer_opens)
+CASE(fifo, open_for_reading_blocks_until_a_writer_opens, "fifo.open.read-side")
 {
 	const char *path = fifo_make("myfifo");
 	pid_t reader;
 	IN_CHILD(reader) {
 		char c = 0;
-		int fd = open(path, O_RDONLY);
-		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+		int fd = fifo_child_open(path, O_RDONLY);
 		CHILD_EXPECT(read(fd, &c, 1) == 1 && c == 'x', "read \"%c\"", c);
 		close(fd);
 	}
@@ -42,16 +40,16 @@ CASE(fifo, open_for_reading_blocks_until_a_writer_opens)
 	close(w);
 }
 
-CASE(fifo, nonblocking_open_for_writing_without_a_reader_fails_with_enxio)
+CASE(fifo, nonblocking_open_for_writing_without_a_reader_fails_with_enxio, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
 	EXPECT_FAILS_WITH(open(path, O_WRONLY | O_NONBLOCK), ENXIO);
 }
 
-CASE(fifo, nonblocking_open_for_writing_succeeds_once_a_reader_is_open)
+CASE(fifo, nonblocking_open_for_writing_succeeds_once_a_reader_is_open, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
-	int r = EXPECT_OK(open(path, O_RDONLY | O_NONBLOCK));
+	int r = SAFE(open(path, O_RDONLY | O_NONBLOCK));
 
 	int w = open(path, O_WRONLY | O_NONBLOCK);
 
@@ -61,7 +59,7 @@ CASE(fifo, nonblocking_open_for_writing_succeeds_once_a_reader_is_open)
 	close(r);
 }
 
-CASE(fifo, nonblocking_open_for_reading_without_a_writer_succeeds_at_once)
+CASE(fifo, nonblocking_open_for_reading_without_a_writer_succeeds_at_once, "fifo.open.read-side")
 {
 	const char *path = fifo_make("myfifo");
 
@@ -73,11 +71,11 @@ CASE(fifo, nonblocking_open_for_reading_without_a_writer_succeeds_at_once)
 }
 
 /* No writer is end of file, not "try again". */
-CASE(fifo, read_without_a_writer_returns_zero_instead_of_eagain)
+CASE(fifo, read_without_a_writer_returns_zero_instead_of_eagain, "fifo.open.read-side")
 {
 	const char *path = fifo_make("myfifo");
 	char c;
-	int r = EXPECT_OK(open(path, O_RDONLY | O_NONBLOCK));
+	int r = SAFE(open(path, O_RDONLY | O_NONBLOCK));
 
 	ssize_t n = read(r, &c, 1);
 
@@ -89,14 +87,13 @@ CASE(fifo, read_without_a_writer_returns_zero_instead_of_eagain)
 
 /* POSIX leaves O_RDWR on a FIFO undefined; Linux opens it at once, and
  * the one descriptor is both ends of the buffer. */
-CASE(fifo, open_read_write_returns_at_once_without_another_process)
+CASE(fifo, open_read_write_returns_at_once_without_another_process, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
 	pid_t opener;
 	IN_CHILD(opener) {
 		char c = 0;
-		int fd = open(path, O_RDWR);
-		CHILD_EXPECT(fd >= 0, "open: %s", hx_errno_name(errno));
+		int fd = fifo_child_open(path, O_RDWR);
 		CHILD_EXPECT(write(fd, "x", 1) == 1, "write: %s", hx_errno_name(errno));
 		CHILD_EXPECT(read(fd, &c, 1) == 1 && c == 'x', "read back \"%c\"", c);
 		hx_evidence("read_back", "%c", c);

@@ -3,11 +3,11 @@
 
 #include <limits.h>
 
-CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity)
+CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity, "fifo.shared.one-buffer-while-open")
 {
 	const char *path = fifo_make("myfifo");
 	int small = (int)(2 * hx_page_size());
-	int r = EXPECT_OK(open(path, O_RDONLY | O_NONBLOCK));
+	int r = SAFE(open(path, O_RDONLY | O_NONBLOCK));
 	pid_t writer;
 	IN_CHILD(writer) {
 		close(r);
@@ -33,7 +33,7 @@ CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity
 	close(r);
 }
 
-CASE(fifo, unread_bytes_stay_queued_while_any_end_is_open)
+CASE(fifo, unread_bytes_stay_queued_while_any_end_is_open, "fifo.shared.one-buffer-while-open")
 {
 	const char *path = fifo_make("myfifo");
 	char buf[8] = "";
@@ -53,7 +53,7 @@ CASE(fifo, unread_bytes_stay_queued_while_any_end_is_open)
 	close(w);
 }
 
-CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stays)
+CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stays, "fifo.shared.one-buffer-while-open")
 {
 	const char *path = fifo_make("myfifo");
 	char c;
@@ -69,7 +69,7 @@ CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stay
 	fifo_open_both(path, &r, &w);
 
 	int after = fifo_queued(r);
-	EXPECT_OK(fcntl(r, F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(r, F_SETFL, O_NONBLOCK));
 	ssize_t n = read(r, &c, 1);
 	hx_evidence("queued_before_close", "%d", before);
 	hx_evidence("queued_after_reopen", "%d", after);
@@ -85,7 +85,7 @@ CASE(fifo, unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stay
 
 /* Atomicity is among writers: a reader asking for less takes part of a
  * write and leaves the rest to whoever reads next. */
-CASE(fifo, a_single_write_is_split_between_readers_that_ask_for_less)
+CASE(fifo, a_single_write_is_split_between_readers_that_ask_for_less, "fifo.readers.unaddressed")
 {
 	const char *path = fifo_make("myfifo");
 	char buf[16] = "";
@@ -147,7 +147,7 @@ static void read_and_tally(const char *path, int report)
 	CHILD_EXPECT(hx_write_all(report, &t, sizeof t) == sizeof t, "report");
 }
 
-CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shares)
+CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shares, "fifo.readers.unaddressed")
 {
 	static unsigned char chunk[WRITE_SIZE];
 	static struct tally got[2];
@@ -163,7 +163,7 @@ CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shar
 	EXPECT_BLOCKED_IN(reader[0], "open");
 	EXPECT_BLOCKED_IN(reader[1], "open");
 
-	int w = EXPECT_OK(open(path, O_WRONLY));
+	int w = SAFE(open(path, O_WRONLY));
 	for (long off = 0; off < STREAM; off += WRITE_SIZE) {
 		for (int k = 0; k < WRITE_SIZE; k++)
 			chunk[k] = (unsigned char)((off + k) % MOD);
@@ -195,7 +195,7 @@ CASE(fifo, racing_readers_each_get_every_byte_exactly_once_in_unpredictable_shar
 
 /* Many writers, one reader: the kernel keeps each write of at most
  * PIPE_BUF bytes whole, so the reader can tell the records apart. */
-CASE(fifo, several_writers_with_their_own_opens_deliver_every_record_whole)
+CASE(fifo, several_writers_with_their_own_opens_deliver_every_record_whole, "fifo.users.only-two")
 {
 	enum { WRITERS = 3, RECORDS = 128 };
 	const char *path = fifo_make("myfifo");

@@ -11,7 +11,7 @@ static pid_t start_peer(const char *mode, const char *path)
 	return hx_spawn(argv, NULL, 0);
 }
 
-CASE(fifo, unrelated_program_reads_what_this_process_writes_through_the_path)
+CASE(fifo, unrelated_program_reads_what_this_process_writes_through_the_path, "fifo.users.unrelated-through-path")
 {
 	const char *path = fifo_make("myfifo");
 	pid_t peer = start_peer("read", path);
@@ -26,7 +26,7 @@ CASE(fifo, unrelated_program_reads_what_this_process_writes_through_the_path)
 	hx_evidence("message_bytes", "%zu", sizeof message - 1);
 }
 
-CASE(fifo, unrelated_program_writes_what_this_process_reads_through_the_path)
+CASE(fifo, unrelated_program_writes_what_this_process_reads_through_the_path, "fifo.users.unrelated-through-path")
 {
 	const char *path = fifo_make("myfifo");
 	char buf[64] = "";

@@ -21,77 +21,67 @@ static int queued(int fd)
 	return n;
 }
 
-/* A child that waits for a byte on go[0] and only then reads the data
- * pipe, expecting message; data[0] and go[1] stay the case's. */
-static pid_t reader_after_go(int data[2], int go[2])
+/* A child that waits for the writer's checkpoint and only then reads the
+ * data pipe, expecting message; data[1] stays the case's. */
+static pid_t reader_after_go(int data[2])
 {
 	hx_pipe(data);
-	hx_pipe(go);
 	pid_t reader;
 	IN_CHILD(reader) {
-		char sign, buf[sizeof message] = "";
+		char buf[sizeof message] = "";
 		close(data[1]);
-		close(go[1]);
-		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the writer");
+		hx_checkpoint_wait(0);
 		ssize_t n = hx_read_all(data[0], buf, sizeof buf);
 		hx_evidence("reader_got", "%.*s", (int)sizeof buf - 1, buf);
 		CHILD_EXPECT(n == sizeof buf && memcmp(buf, message, sizeof buf) == 0,
 			     "the reader got %zd bytes: \"%.*s\"", n, (int)sizeof buf - 1, buf);
 	}
 	close(data[0]);
-	close(go[0]);
 	return reader;
 }
 
-CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns)
+CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns, "ipc.kernel.buffer-copy")
 {
-	int data[2], go[2];
+	int data[2];
 	char buf[sizeof message];
 	memcpy(buf, message, sizeof buf);
-	pid_t reader = reader_after_go(data, go);
+	pid_t reader = reader_after_go(data);
 
 	ssize_t n = hx_write_all(data[1], buf, sizeof buf);
 	memset(buf, 'x', sizeof buf);
-	hx_write_all(go[1], "g", 1);
+	hx_checkpoint_wake(0);
 
 	close(data[1]);
-	close(go[1]);
 	hx_evidence("writer_buffer_when_read", "%.*s", (int)sizeof buf - 1, buf);
 	cr_assert_eq(n, (ssize_t)sizeof buf);
 	EXPECT_EXITS(reader, 0);
 }
 
-CASE(ipc, writer_may_unmap_its_buffer_once_write_returns)
+CASE(ipc, writer_may_unmap_its_buffer_once_write_returns, "ipc.kernel.buffer-copy")
 {
-	int data[2], go[2];
+	int data[2];
 	long page = hx_page_size();
-	char *buf = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ | PROT_WRITE,
+	char *buf = (char *)SAFE(mmap(NULL, page, PROT_READ | PROT_WRITE,
 					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	memcpy(buf, message, sizeof message);
-	pid_t reader = reader_after_go(data, go);
+	pid_t reader = reader_after_go(data);
 
 	ssize_t n = hx_write_all(data[1], buf, sizeof message);
 	EXPECT_OK(munmap(buf, page));
-	hx_write_all(go[1], "g", 1);
+	hx_checkpoint_wake(0);
 
 	close(data[1]);
-	close(go[1]);
 	hx_evidence("writer_buffer_when_read", "unmapped");
 	cr_assert_eq(n, (ssize_t)sizeof message);
 	EXPECT_EXITS(reader, 0);
 }
 
-CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited)
+CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited, "ipc.kernel.buffer-copy")
 {
 	int p[2];
 	char buf[sizeof message] = "";
 	hx_pipe(p);
-	pid_t writer;
-	IN_CHILD(writer) {
-		close(p[0]);
-		CHILD_EXPECT(hx_write_all(p[1], message, sizeof message) == sizeof message, "short write");
-	}
-	close(p[1]);
+	pid_t writer = hx_child_writes(p[1], p[0], message, sizeof message);
 	EXPECT_EXITS(writer, 0);
 
 	ssize_t n = hx_read_all(p[0], buf, sizeof buf);
@@ -102,7 +92,7 @@ CASE(ipc, bytes_written_are_read_after_the_writer_process_has_exited)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, written_bytes_wait_in_the_kernel_until_a_read_takes_them_out)
+CASE(ipc, written_bytes_wait_in_the_kernel_until_a_read_takes_them_out, "ipc.kernel.buffer-copy")
 {
 	int p[2];
 	char buf[sizeof message];
@@ -157,9 +147,9 @@ static void forbid_system_calls(void)
 
 /* Both sides are forbidden every system call before the exchange starts:
  * the bytes cross with neither process entering the kernel. */
-CASE(ipc, shared_mapping_carries_data_between_processes_that_make_no_system_call)
+CASE(ipc, shared_mapping_carries_data_between_processes_that_make_no_system_call, "ipc.kernel.required")
 {
-	struct mailbox *box = (struct mailbox *)EXPECT_OK(
+	struct mailbox *box = (struct mailbox *)SAFE(
 		mmap(NULL, sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
 	memset(box, 0, sizeof *box);
 	pid_t receiver, sender;

@@ -36,7 +36,7 @@ static const char *object_name(const char *what)
 	m_; })
 
 /* The outcome of a child, checked after the case's clean-up. */
-CASE(ipc, regular_file_carries_data_from_one_process_to_another)
+CASE(ipc, regular_file_carries_data_from_one_process_to_another, "ipc.methods.file")
 {
 	const char *path = hx_path("file");
 	char buf[sizeof message] = "";
@@ -49,7 +49,7 @@ CASE(ipc, regular_file_carries_data_from_one_process_to_another)
 	}
 	EXPECT_EXITS(writer, 0);
 
-	int fd = EXPECT_OK(open(path, O_RDONLY));
+	int fd = SAFE(open(path, O_RDONLY));
 	ssize_t n = hx_read_all(fd, buf, sizeof buf);
 
 	close(fd);
@@ -58,49 +58,38 @@ CASE(ipc, regular_file_carries_data_from_one_process_to_another)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, pipe_carries_data_from_one_process_to_another)
+/* A child writes the message into fds[1]; this process reads all of it
+ * from fds[0] (write(2) on a connected stream socket is send(2) without
+ * flags). */
+static void expect_carried(int fds[2], const char *evidence_key)
+{
+	char buf[sizeof message] = "";
+	pid_t writer = hx_child_writes(fds[1], fds[0], message, sizeof message);
+
+	ssize_t n = hx_read_all(fds[0], buf, sizeof buf);
+
+	close(fds[0]);
+	EXPECT_EXITS(writer, 0);
+	hx_evidence(evidence_key, "%zd", n);
+	cr_assert_eq(n, (ssize_t)sizeof message);
+	cr_assert_str_eq(buf, message);
+}
+
+CASE(ipc, pipe_carries_data_from_one_process_to_another, "ipc.methods.pipe")
 {
 	int p[2];
-	char buf[sizeof message] = "";
 	hx_pipe(p);
-	pid_t writer;
-	IN_CHILD(writer) {
-		close(p[0]);
-		CHILD_EXPECT(hx_write_all(p[1], message, sizeof message) == sizeof message, "short write");
-	}
-	close(p[1]);
-
-	ssize_t n = hx_read_all(p[0], buf, sizeof buf);
-
-	close(p[0]);
-	EXPECT_EXITS(writer, 0);
-	hx_evidence("read", "%zd", n);
-	cr_assert_eq(n, (ssize_t)sizeof message);
-	cr_assert_str_eq(buf, message);
+	expect_carried(p, "read");
 }
 
-CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another)
+CASE(ipc, unix_socket_pair_carries_data_from_one_process_to_another, "ipc.methods.socket")
 {
 	int sv[2];
-	char buf[sizeof message] = "";
-	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	pid_t sender;
-	IN_CHILD(sender) {
-		close(sv[0]);
-		CHILD_EXPECT(send(sv[1], message, sizeof message, 0) == sizeof message, "short send");
-	}
-	close(sv[1]);
-
-	ssize_t n = hx_read_all(sv[0], buf, sizeof buf);
-
-	close(sv[0]);
-	EXPECT_EXITS(sender, 0);
-	hx_evidence("received", "%zd", n);
-	cr_assert_eq(n, (ssize_t)sizeof message);
-	cr_assert_str_eq(buf, message);
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	expect_carried(sv, "received");
 }
 
-CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_another)
+CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_another, "ipc.methods.shared-memory")
 {
 	size_t size = (size_t)hx_page_size();
 	int id = (int)MADE_OR_SKIP(shmget(IPC_PRIVATE, size, IPC_CREAT | 0600), "shmget");
@@ -125,7 +114,7 @@ CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_anothe
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(ipc, posix_shared_memory_object_carries_data_from_one_process_to_another)
+CASE(ipc, posix_shared_memory_object_carries_data_from_one_process_to_another, "ipc.methods.shared-memory")
 {
 	size_t size = (size_t)hx_page_size();
 	const char *name = object_name("shm");
@@ -163,7 +152,7 @@ struct note {
 	char mtext[sizeof message];
 };
 
-CASE(ipc, system_v_message_queue_carries_a_message_from_one_process_to_another)
+CASE(ipc, system_v_message_queue_carries_a_message_from_one_process_to_another, "ipc.methods.message-queue")
 {
 	int id = (int)MADE_OR_SKIP(msgget(IPC_PRIVATE, IPC_CREAT | 0600), "msgget");
 	pid_t sender;
@@ -187,7 +176,7 @@ CASE(ipc, system_v_message_queue_carries_a_message_from_one_process_to_another)
 	cr_assert_str_eq(in.mtext, message);
 }
 
-CASE(ipc, posix_message_queue_carries_a_message_from_one_process_to_another)
+CASE(ipc, posix_message_queue_carries_a_message_from_one_process_to_another, "ipc.methods.message-queue")
 {
 	const char *name = object_name("mq");
 	struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 64 };

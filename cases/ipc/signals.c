@@ -39,16 +39,23 @@ static int collect(int sig, int *values, int max)
 	return n;
 }
 
-CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another)
+/* In the child: waits for sig (blocked) and returns what came with it. */
+static siginfo_t wait_for(int sig)
+{
+	sigset_t set;
+	siginfo_t si;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	CHILD_EXPECT(sigwaitinfo(&set, &si) == sig, "sigwaitinfo: %s", hx_errno_name(errno));
+	return si;
+}
+
+CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another, "ipc.methods.signal")
 {
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		sigset_t set;
-		siginfo_t si;
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		siginfo_t si = wait_for(SIGUSR1);
 		hx_evidence("received_int", "%d", si.si_value.sival_int);
 		CHILD_EXPECT(si.si_value.sival_int == 12345, "got %d", si.si_value.sival_int);
 	}
@@ -59,18 +66,14 @@ CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another)
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user)
+CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user, "ipc.signal.standard-siginfo")
 {
 	pid_t sender = getpid();
 	uid_t uid = getuid();
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		sigset_t set;
-		siginfo_t si;
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		siginfo_t si = wait_for(SIGUSR1);
 		hx_evidence("si_signo", "%s", hx_signal_name(si.si_signo));
 		hx_evidence("si_code", "%s", code_name(si.si_code));
 		hx_evidence("si_pid_is_sender", "%s", si.si_pid == sender ? "yes" : "no");
@@ -86,18 +89,14 @@ CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue)
+CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue, "ipc.signal.sigqueue-value")
 {
 	pid_t sender = getpid();
 	void *value = (void *)(uintptr_t)0x1122334455667788ULL;
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		sigset_t set;
-		siginfo_t si;
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		CHILD_EXPECT(sigwaitinfo(&set, &si) == SIGUSR1, "sigwaitinfo: %s", hx_errno_name(errno));
+		siginfo_t si = wait_for(SIGUSR1);
 		hx_evidence("si_code", "%s", code_name(si.si_code));
 		hx_evidence("si_value", "%p", si.si_value.sival_ptr);
 		hx_evidence("value_bytes", "%zu", sizeof si.si_value);
@@ -112,20 +111,16 @@ CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue)
 	EXPECT_EXITS(receiver, 0);
 }
 
-/* The child takes what is pending only after the byte on go says both
+/* The child takes what is pending only after the checkpoint says both
  * sigqueue calls (values 1 and 2) have returned: it sees exactly what the
  * kernel kept.  Returns the child; it expects `expected` deliveries. */
 static pid_t sent_twice_while_blocked(int sig, int expected)
 {
-	int go[2];
-	hx_pipe(go);
 	sigset_t old = block(sig);
 	pid_t receiver;
 	IN_CHILD(receiver) {
-		char sign;
 		int values[4] = { 0 };
-		close(go[1]);
-		CHILD_EXPECT(read(go[0], &sign, 1) == 1, "no sign from the sender");
+		hx_checkpoint_wait(0);
 		int n = collect(sig, values, 4);
 		hx_evidence("delivered", "%d", n);
 		hx_evidence("values", "%d,%d", values[0], values[1]);
@@ -134,24 +129,22 @@ static pid_t sent_twice_while_blocked(int sig, int expected)
 			CHILD_EXPECT(values[i] == i + 1, "delivery %d carried %d", i + 1, values[i]);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(go[0]);
 	for (int v = 1; v <= 2; v++)
 		EXPECT_OK(sigqueue(receiver, sig, (union sigval){ .sival_int = v }));
-	hx_write_all(go[1], "g", 1);
-	close(go[1]);
+	hx_checkpoint_wake(0);
 	return receiver;
 }
 
 /* The second is dropped, not merged: the one delivered carries the first
  * value. */
-CASE(ipc, standard_signal_sent_twice_while_blocked_is_delivered_once)
+CASE(ipc, standard_signal_sent_twice_while_blocked_is_delivered_once, "ipc.signal.standard-not-queued")
 {
 	pid_t receiver = sent_twice_while_blocked(SIGUSR1, 1);
 	hx_evidence("signal", "%s", hx_signal_name(SIGUSR1));
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, realtime_signal_sent_twice_while_blocked_is_delivered_twice_in_order)
+CASE(ipc, realtime_signal_sent_twice_while_blocked_is_delivered_twice_in_order, "ipc.signal.realtime-queued")
 {
 	pid_t receiver = sent_twice_while_blocked(SIGRTMIN, 2);
 	hx_evidence("signal", "SIGRTMIN (%d)", SIGRTMIN);

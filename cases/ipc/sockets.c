@@ -7,11 +7,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-CASE(ipc, both_ends_of_a_unix_socket_pair_send_and_receive_at_the_same_time)
+CASE(ipc, both_ends_of_a_unix_socket_pair_send_and_receive_at_the_same_time, "ipc.socket.full-duplex")
 {
 	int sv[2];
 	char buf[16] = "";
-	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid_t child;
 	IN_CHILD(child) {
 		char got[16] = "";
@@ -40,7 +40,7 @@ static void two_sends_then_receive(int type, ssize_t got[2])
 {
 	int sv[2];
 	char buf[64];
-	EXPECT_OK(socketpair(AF_UNIX, type, 0, sv));
+	SAFE(socketpair(AF_UNIX, type, 0, sv));
 	pid_t sender;
 	IN_CHILD(sender) {
 		CHILD_EXPECT(send(sv[1], "abc", 3, 0) == 3, "send: %s", hx_errno_name(errno));
@@ -55,14 +55,14 @@ static void two_sends_then_receive(int type, ssize_t got[2])
 	hx_evidence("received", "%zd,%zd", got[0], got[1]);
 }
 
-CASE(ipc, seqpacket_socket_keeps_message_boundaries)
+CASE(ipc, seqpacket_socket_keeps_message_boundaries, "ipc.socket.message-boundaries")
 {
 	ssize_t got[2];
 	two_sends_then_receive(SOCK_SEQPACKET, got);
 	cr_assert(got[0] == 3 && got[1] == 5, "received %zd then %zd", got[0], got[1]);
 }
 
-CASE(ipc, datagram_socket_keeps_message_boundaries)
+CASE(ipc, datagram_socket_keeps_message_boundaries, "ipc.socket.message-boundaries")
 {
 	ssize_t got[2];
 	two_sends_then_receive(SOCK_DGRAM, got);
@@ -70,7 +70,7 @@ CASE(ipc, datagram_socket_keeps_message_boundaries)
 }
 
 /* The second receive finds nothing left (EOF from the exited sender). */
-CASE(ipc, stream_socket_returns_two_sends_in_one_receive)
+CASE(ipc, stream_socket_returns_two_sends_in_one_receive, "ipc.socket.message-boundaries")
 {
 	ssize_t got[2];
 	two_sends_then_receive(SOCK_STREAM, got);
@@ -90,7 +90,7 @@ enum { MESSAGES = 20000 };
 static void numbered_messages(int type)
 {
 	int sv[2];
-	EXPECT_OK(socketpair(AF_UNIX, type, 0, sv));
+	SAFE(socketpair(AF_UNIX, type, 0, sv));
 	pid_t sender;
 	IN_CHILD(sender) {
 		close(sv[0]);
@@ -115,12 +115,12 @@ static void numbered_messages(int type)
 	cr_assert_eq(out_of_place, 0);
 }
 
-CASE(ipc, stream_socket_delivers_every_message_in_order)
+CASE(ipc, stream_socket_delivers_every_message_in_order, "ipc.socket.most-stable")
 {
 	numbered_messages(SOCK_STREAM);
 }
 
-CASE(ipc, datagram_socket_delivers_every_datagram_in_order)
+CASE(ipc, datagram_socket_delivers_every_datagram_in_order, "ipc.socket.most-stable")
 {
 	numbered_messages(SOCK_DGRAM);
 }
@@ -140,14 +140,14 @@ static long max_dgram_qlen(void)
 
 /* A receiving socket bound to a path, a sender connected to it: the
  * receive queue has a length limit (net.unix.max_dgram_qlen). */
-CASE(ipc, datagram_sender_blocks_on_a_full_receiver_until_a_receive_makes_room)
+CASE(ipc, datagram_sender_blocks_on_a_full_receiver_until_a_receive_makes_room, "ipc.socket.most-stable")
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", hx_path("rx"));
-	int rx = EXPECT_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
-	int tx = EXPECT_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
-	EXPECT_OK(bind(rx, (struct sockaddr *)&addr, sizeof addr));
-	EXPECT_OK(connect(tx, (struct sockaddr *)&addr, sizeof addr));
+	int rx = SAFE(socket(AF_UNIX, SOCK_DGRAM, 0));
+	int tx = SAFE(socket(AF_UNIX, SOCK_DGRAM, 0));
+	SAFE(bind(rx, (struct sockaddr *)&addr, sizeof addr));
+	SAFE(connect(tx, (struct sockaddr *)&addr, sizeof addr));
 	uint32_t i = 0;
 	while (send(tx, &i, sizeof i, MSG_DONTWAIT) == sizeof i)
 		i++;

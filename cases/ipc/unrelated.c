@@ -15,10 +15,10 @@ static char *peer(void)
 	return path;
 }
 
-CASE(ipc, two_unrelated_programs_talk_through_a_fifo_path)
+CASE(ipc, two_unrelated_programs_talk_through_a_fifo_path, "ipc.overview.fifo-unrelated")
 {
 	const char *path = hx_path("fifo");
-	EXPECT_OK(mkfifo(path, 0600));
+	SAFE(mkfifo(path, 0600));
 	char *reader_argv[] = { peer(), "fifo-read", (char *)path, (char *)message, NULL };
 	char *writer_argv[] = { peer(), "fifo-write", (char *)path, (char *)message, NULL };
 
@@ -32,15 +32,15 @@ CASE(ipc, two_unrelated_programs_talk_through_a_fifo_path)
 }
 
 /* The reader maps the file while the writer still has it mapped. */
-CASE(ipc, two_unrelated_programs_share_data_through_a_shared_file_mapping)
+CASE(ipc, two_unrelated_programs_share_data_through_a_shared_file_mapping, "ipc.overview.mmap-unrelated")
 {
 	const char *path = hx_path("shared");
-	int fd = EXPECT_OK(open(path, O_RDWR | O_CREAT | O_EXCL, 0600));
-	EXPECT_OK(ftruncate(fd, hx_page_size()));
+	int fd = SAFE(open(path, O_RDWR | O_CREAT | O_EXCL, 0600));
+	SAFE(ftruncate(fd, hx_page_size()));
 	close(fd);
 	int ready[2], go[2];
-	hx_pipe(ready);
-	hx_pipe(go);
+	hx_plumbing_pipe(ready);
+	hx_plumbing_pipe(go);
 	char readyfd[16], gofd[16];
 	snprintf(readyfd, sizeof readyfd, "%d", ready[1]);
 	snprintf(gofd, sizeof gofd, "%d", go[0]);

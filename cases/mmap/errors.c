@@ -9,12 +9,12 @@
 /* A bit no kernel up to 6.x gives a meaning to. */
 #define UNKNOWN_MAP_FLAG 0x200000
 
-CASE(mmap, mmap_of_fd_minus_one_without_map_anonymous_fails_with_ebadf)
+CASE(mmap, mmap_of_fd_minus_one_without_map_anonymous_fails_with_ebadf, "mmap.errors.many")
 {
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, MAP_SHARED, -1, 0), EBADF);
 }
 
-CASE(mmap, mmap_with_neither_map_shared_nor_map_private_fails_with_einval)
+CASE(mmap, mmap_with_neither_map_shared_nor_map_private_fails_with_einval, "mmap.errors.many")
 {
 	int fd = backing_file("f", (size_t)hx_page_size());
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, 0, fd, 0), EINVAL);
@@ -23,7 +23,7 @@ CASE(mmap, mmap_with_neither_map_shared_nor_map_private_fails_with_einval)
 
 /* The two bits together are the value of MAP_SHARED_VALIDATE: a shared
  * mapping whose other flags are checked, not an error. */
-CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared)
+CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -33,7 +33,7 @@ CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared)
 
 	memcpy(m, "shared", 6);
 	char back[7] = "";
-	EXPECT_OK(pread(fd, back, 6, 0));
+	SAFE(pread(fd, back, 6, 0));
 	hx_evidence("flags", "%#x", MAP_SHARED | MAP_PRIVATE);
 	hx_evidence("map_shared_validate", "%#x", MAP_SHARED_VALIDATE);
 	hx_evidence("file_starts_with", "%s", back);
@@ -43,7 +43,7 @@ CASE(mmap, map_shared_with_map_private_is_map_shared_validate_and_maps_shared)
 	close(fd);
 }
 
-CASE(mmap, map_shared_ignores_an_unknown_flag)
+CASE(mmap, map_shared_ignores_an_unknown_flag, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
@@ -57,7 +57,7 @@ CASE(mmap, map_shared_ignores_an_unknown_flag)
 	close(fd);
 }
 
-CASE(mmap, map_shared_validate_rejects_an_unknown_flag_with_eopnotsupp)
+CASE(mmap, map_shared_validate_rejects_an_unknown_flag_with_eopnotsupp, "mmap.errors.many")
 {
 	int fd = backing_file("f", (size_t)hx_page_size());
 	hx_evidence("flag", "%#x", UNKNOWN_MAP_FLAG);
@@ -68,33 +68,33 @@ CASE(mmap, map_shared_validate_rejects_an_unknown_flag_with_eopnotsupp)
 
 /* mmap(2) lists a non-regular file under EACCES; a readable directory
  * fd gets ENODEV: it has no mmap operation. */
-CASE(mmap, mmap_of_a_directory_fails_with_enodev)
+CASE(mmap, mmap_of_a_directory_fails_with_enodev, "mmap.errors.many")
 {
-	EXPECT_OK(mkdir(hx_path("dir"), 0700));
-	int fd = EXPECT_OK(open(hx_path("dir"), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	SAFE(mkdir(hx_path("dir"), 0700));
+	int fd = SAFE(open(hx_path("dir"), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, MAP_SHARED, fd, 0), ENODEV);
 	close(fd);
 }
 
-CASE(mmap, mmap_of_a_fifo_fails_with_enodev)
+CASE(mmap, mmap_of_a_fifo_fails_with_enodev, "mmap.errors.many")
 {
-	EXPECT_OK(mkfifo(hx_path("fifo"), 0600));
-	int fd = EXPECT_OK(open(hx_path("fifo"), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+	SAFE(mkfifo(hx_path("fifo"), 0600));
+	int fd = SAFE(open(hx_path("fifo"), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ, MAP_SHARED, fd, 0), ENODEV);
 	close(fd);
 }
 
-CASE(mmap, map_fixed_at_an_address_not_on_a_page_boundary_fails_with_einval)
+CASE(mmap, map_fixed_at_an_address_not_on_a_page_boundary_fails_with_einval, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	char *room = (char *)EXPECT_OK(mmap(NULL, 2 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	char *room = (char *)SAFE(mmap(NULL, 2 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	EXPECT_FAILS_WITH(mmap(room + 1, ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0), EINVAL);
 	munmap(room, 2 * ps);
 	close(fd);
 }
 
-CASE(mmap, mmap_longer_than_the_address_space_fails_with_enomem)
+CASE(mmap, mmap_longer_than_the_address_space_fails_with_enomem, "mmap.errors.many")
 {
 	int fd = backing_file("f", (size_t)hx_page_size());
 	size_t length = (size_t)1 << 62;
@@ -105,7 +105,7 @@ CASE(mmap, mmap_longer_than_the_address_space_fails_with_enomem)
 
 /* mmap(2) places EOVERFLOW on 32-bit systems only; 64-bit Linux gives it
  * too when the range ends past the largest file offset. */
-CASE(mmap, mmap_ending_past_the_largest_file_offset_fails_with_eoverflow)
+CASE(mmap, mmap_ending_past_the_largest_file_offset_fails_with_eoverflow, "mmap.errors.many")
 {
 	long ps = hx_page_size();
 	int fd = backing_file("f", (size_t)ps);
@@ -116,23 +116,23 @@ CASE(mmap, mmap_ending_past_the_largest_file_offset_fails_with_eoverflow)
 	close(fd);
 }
 
-CASE(mmap, map_fixed_noreplace_over_an_existing_mapping_fails_with_eexist)
+CASE(mmap, map_fixed_noreplace_over_an_existing_mapping_fails_with_eexist, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	void *taken = (void *)EXPECT_OK(mmap(NULL, ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	void *taken = (void *)SAFE(mmap(NULL, ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	EXPECT_FAILS_WITH(mmap(taken, ps, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0), EEXIST);
 	munmap(taken, ps);
 	close(fd);
 }
 
 /* The EPERM a process can provoke alone: a file seal, not a mount. */
-CASE(mmap, writable_shared_mmap_of_a_write_sealed_memfd_fails_with_eperm)
+CASE(mmap, writable_shared_mmap_of_a_write_sealed_memfd_fails_with_eperm, "mmap.errors.many")
 {
 	size_t ps = hx_page_size();
-	int fd = EXPECT_OK(memfd_create("sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC));
-	EXPECT_OK(ftruncate(fd, (off_t)ps));
-	EXPECT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	int fd = SAFE(memfd_create("sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC));
+	SAFE(ftruncate(fd, (off_t)ps));
+	SAFE(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
 	EXPECT_FAILS_WITH(mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EPERM);
 	close(fd);
 }
@@ -141,11 +141,11 @@ CASE(mmap, writable_shared_mmap_of_a_write_sealed_memfd_fails_with_eperm)
 
 /* The notes' own mistake, unchecked: the first use of the "address" is
  * a write to (void *)-1, where nothing can ever be mapped. */
-CASE(mmap, using_map_failed_as_the_mapping_dies_of_sigsegv_at_address_minus_one)
+CASE(mmap, using_map_failed_as_the_mapping_dies_of_sigsegv_at_address_minus_one, "mmap.errors.unchecked-result")
 {
 	size_t ps = hx_page_size();
 	int fd = backing_file("f", ps);
-	int ro = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
+	int ro = SAFE(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
 
 	pid_t careless;
 	IN_CHILD(careless) {

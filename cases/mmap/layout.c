@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-CASE(mmap, mmap_returns_a_page_aligned_address)
+CASE(mmap, mmap_returns_a_page_aligned_address, "mmap.return.address")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -19,11 +19,11 @@ CASE(mmap, mmap_returns_a_page_aligned_address)
 	close(fd);
 }
 
-CASE(mmap, mmap_returns_the_address_of_the_file_byte_at_offset)
+CASE(mmap, mmap_returns_the_address_of_the_file_byte_at_offset, "mmap.return.address")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
-	EXPECT_OK(pwrite(fd, "O", 1, page));
+	SAFE(pwrite(fd, "O", 1, page));
 
 	char *mem = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
 
@@ -35,7 +35,7 @@ CASE(mmap, mmap_returns_the_address_of_the_file_byte_at_offset)
 	close(fd);
 }
 
-CASE(mmap, mmap_failure_returns_map_failed_which_is_minus_one_with_errno)
+CASE(mmap, mmap_failure_returns_map_failed_which_is_minus_one_with_errno, "mmap.return.map-failed")
 {
 	errno = 0;
 	void *mem = mmap(NULL, 100, PROT_READ, MAP_SHARED, -1, 0);
@@ -47,7 +47,7 @@ CASE(mmap, mmap_failure_returns_map_failed_which_is_minus_one_with_errno)
 	cr_assert_eq(err, EBADF, "errno is %s", hx_errno_name(err));
 }
 
-CASE(mmap, mmap_with_offset_not_a_page_multiple_fails_with_einval)
+CASE(mmap, mmap_with_offset_not_a_page_multiple_fails_with_einval, "mmap.offset.page-multiple")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 3 * page);
@@ -73,7 +73,7 @@ CASE(mmap, mmap_with_offset_not_a_page_multiple_fails_with_einval)
 	close(fd);
 }
 
-CASE(mmap, mmap_with_offset_a_page_multiple_succeeds)
+CASE(mmap, mmap_with_offset_a_page_multiple_succeeds, "mmap.offset.page-multiple")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 3 * page);
@@ -87,7 +87,7 @@ CASE(mmap, mmap_with_offset_a_page_multiple_succeeds)
 	close(fd);
 }
 
-CASE(mmap, mmap_accepts_a_length_that_is_not_a_page_multiple)
+CASE(mmap, mmap_accepts_a_length_that_is_not_a_page_multiple, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
@@ -102,7 +102,7 @@ CASE(mmap, mmap_accepts_a_length_that_is_not_a_page_multiple)
 }
 
 /* A file mapping, so no neighbour merges into the maps entry. */
-CASE(mmap, mapping_of_a_partial_page_length_spans_the_whole_page)
+CASE(mmap, mapping_of_a_partial_page_length_spans_the_whole_page, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
@@ -121,7 +121,7 @@ CASE(mmap, mapping_of_a_partial_page_length_spans_the_whole_page)
 	close(fd);
 }
 
-CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file)
+CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
@@ -135,7 +135,7 @@ CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file)
 	EXPECT_EXITS(toucher, 0);
 
 	char seen = 0;
-	EXPECT_OK(pread(fd, &seen, 1, page - 1));
+	SAFE(pread(fd, &seen, 1, page - 1));
 	hx_evidence("written_at", "%ld", page - 1);
 	hx_evidence("file_byte", "%c", seen);
 	cr_assert_eq(seen, 'W', "file byte %ld is '%c'", page - 1, seen);
@@ -143,11 +143,11 @@ CASE(mmap, write_past_the_length_within_the_last_page_reaches_the_file)
 	close(fd);
 }
 
-CASE(mmap, munmap_of_a_partial_page_length_unmaps_the_whole_page)
+CASE(mmap, munmap_of_a_partial_page_length_unmaps_the_whole_page, "mmap.length.whole-pages")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 2 * page);
-	char *mem = (char *)EXPECT_OK(mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0));
+	char *mem = (char *)SAFE(mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0));
 
 	EXPECT_OK(munmap(mem, 1));
 

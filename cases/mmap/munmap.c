@@ -8,10 +8,10 @@ static char *three_pages(int *fd)
 {
 	long page = hx_page_size();
 	*fd = backing_file("f", 3 * page);
-	return (char *)EXPECT_OK(mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0));
+	return (char *)SAFE(mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0));
 }
 
-CASE(mmap, munmap_returns_0_on_success)
+CASE(mmap, munmap_returns_0_on_success, "mmap.return.munmap")
 {
 	long page = hx_page_size();
 	int fd;
@@ -28,7 +28,7 @@ CASE(mmap, munmap_returns_0_on_success)
 }
 
 /* Beyond the top of the user address space: no mapping can be there. */
-CASE(mmap, munmap_failure_returns_minus_1_with_errno)
+CASE(mmap, munmap_failure_returns_minus_1_with_errno, "mmap.return.munmap")
 {
 	long page = hx_page_size();
 	void *top = (void *)(uintptr_t)-page;
@@ -43,7 +43,7 @@ CASE(mmap, munmap_failure_returns_minus_1_with_errno)
 	cr_assert_eq(err, EINVAL, "errno is %s", hx_errno_name(err));
 }
 
-CASE(mmap, munmap_of_unaligned_address_fails_with_einval)
+CASE(mmap, munmap_of_unaligned_address_fails_with_einval, "mmap.munmap.moved-pointer")
 {
 	long page = hx_page_size();
 	int fd;
@@ -61,7 +61,7 @@ CASE(mmap, munmap_of_unaligned_address_fails_with_einval)
 	close(fd);
 }
 
-CASE(mmap, munmap_of_length_0_fails_with_einval)
+CASE(mmap, munmap_of_length_0_fails_with_einval, "mmap.munmap.moved-pointer")
 {
 	long page = hx_page_size();
 	int fd;
@@ -73,7 +73,7 @@ CASE(mmap, munmap_of_length_0_fails_with_einval)
 	close(fd);
 }
 
-CASE(mmap, munmap_from_a_page_aligned_pointer_inside_the_mapping_returns_0)
+CASE(mmap, munmap_from_a_page_aligned_pointer_inside_the_mapping_returns_0, "mmap.munmap.moved-pointer")
 {
 	long page = hx_page_size();
 	int fd;
@@ -89,7 +89,7 @@ CASE(mmap, munmap_from_a_page_aligned_pointer_inside_the_mapping_returns_0)
 
 /* The pages before the pointer stay mapped (and still reach the file);
  * the first byte from the pointer on faults. */
-CASE(mmap, munmap_from_inside_the_mapping_unmaps_only_the_pages_from_there_on)
+CASE(mmap, munmap_from_inside_the_mapping_unmaps_only_the_pages_from_there_on, "mmap.munmap.moved-pointer")
 {
 	long page = hx_page_size();
 	int fd;
@@ -106,8 +106,8 @@ CASE(mmap, munmap_from_inside_the_mapping_unmaps_only_the_pages_from_there_on)
 	}
 	EXPECT_FAULT_AT(toucher, SIGSEGV, page);
 	char kept[2] = "";
-	EXPECT_OK(pread(fd, &kept[0], 1, 0));
-	EXPECT_OK(pread(fd, &kept[1], 1, page - 1));
+	SAFE(pread(fd, &kept[0], 1, 0));
+	SAFE(pread(fd, &kept[1], 1, page - 1));
 	hx_evidence("file_bytes_written_through_first_page", "%.2s", kept);
 	cr_assert(kept[0] == 'K' && kept[1] == 'K', "the first page no longer reaches the file");
 	munmap(mem, page);
@@ -116,12 +116,12 @@ CASE(mmap, munmap_from_inside_the_mapping_unmaps_only_the_pages_from_there_on)
 
 /* munmap(mem + page, len) with the original length also takes whatever
  * lies after the mapping: here a PROT_NONE guard page we own. */
-CASE(mmap, munmap_from_inside_with_the_original_length_unmaps_past_the_mapping)
+CASE(mmap, munmap_from_inside_with_the_original_length_unmaps_past_the_mapping, "mmap.munmap.moved-pointer")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", 3 * page);
-	char *area = (char *)EXPECT_OK(mmap(NULL, 4 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-	char *mem = (char *)EXPECT_OK(mmap(area, 3 * page, PROT_READ | PROT_WRITE,
+	char *area = (char *)SAFE(mmap(NULL, 4 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	char *mem = (char *)SAFE(mmap(area, 3 * page, PROT_READ | PROT_WRITE,
 					   MAP_SHARED | MAP_FIXED, fd, 0));
 
 	EXPECT_OK(munmap(mem + page, 3 * page));
@@ -137,7 +137,7 @@ CASE(mmap, munmap_from_inside_with_the_original_length_unmaps_past_the_mapping)
 	close(fd);
 }
 
-CASE(mmap, munmap_of_a_range_with_nothing_mapped_returns_0)
+CASE(mmap, munmap_of_a_range_with_nothing_mapped_returns_0, "mmap.munmap.moved-pointer")
 {
 	long page = hx_page_size();
 	int fd;

@@ -9,12 +9,12 @@ static int page_file_opened(int mode)
 {
 	int rw = backing_file("f", (size_t)hx_page_size());
 	close(rw);
-	return EXPECT_OK(open(hx_path("f"), mode | O_CLOEXEC));
+	return SAFE(open(hx_path("f"), mode | O_CLOEXEC));
 }
 
 /* ---- O_WRONLY ----------------------------------------------------------- */
 
-CASE(mmap, o_wronly_fd_cannot_be_mapped_shared_even_for_prot_write_alone)
+CASE(mmap, o_wronly_fd_cannot_be_mapped_shared_even_for_prot_write_alone, "mmap.perms.wronly")
 {
 	int fd = page_file_opened(O_WRONLY);
 	hx_evidence("euid", "%d", (int)geteuid());
@@ -22,7 +22,7 @@ CASE(mmap, o_wronly_fd_cannot_be_mapped_shared_even_for_prot_write_alone)
 	close(fd);
 }
 
-CASE(mmap, o_wronly_fd_cannot_be_mapped_private_even_for_prot_write_alone)
+CASE(mmap, o_wronly_fd_cannot_be_mapped_private_even_for_prot_write_alone, "mmap.perms.wronly")
 {
 	int fd = page_file_opened(O_WRONLY);
 	hx_evidence("euid", "%d", (int)geteuid());
@@ -32,7 +32,7 @@ CASE(mmap, o_wronly_fd_cannot_be_mapped_private_even_for_prot_write_alone)
 
 /* Nothing can ever be read through PROT_NONE, yet the read mode is still
  * required: no "hidden read" explains the rule. */
-CASE(mmap, o_wronly_fd_cannot_be_mapped_even_with_prot_none)
+CASE(mmap, o_wronly_fd_cannot_be_mapped_even_with_prot_none, "mmap.perms.wronly")
 {
 	int fd = page_file_opened(O_WRONLY);
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_NONE, MAP_SHARED, fd, 0), EACCES);
@@ -41,7 +41,7 @@ CASE(mmap, o_wronly_fd_cannot_be_mapped_even_with_prot_none)
 
 /* ---- O_RDONLY ----------------------------------------------------------- */
 
-CASE(mmap, o_rdonly_fd_cannot_be_mapped_shared_with_prot_write)
+CASE(mmap, o_rdonly_fd_cannot_be_mapped_shared_with_prot_write, "mmap.perms.rdonly-shared-write")
 {
 	int fd = page_file_opened(O_RDONLY);
 	EXPECT_FAILS_WITH(mmap(NULL, hx_page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
@@ -49,11 +49,11 @@ CASE(mmap, o_rdonly_fd_cannot_be_mapped_shared_with_prot_write)
 	close(fd);
 }
 
-CASE(mmap, mprotect_cannot_make_a_shared_mapping_of_an_o_rdonly_fd_writable)
+CASE(mmap, mprotect_cannot_make_a_shared_mapping_of_an_o_rdonly_fd_writable, "mmap.perms.rdonly-shared-write")
 {
 	size_t ps = hx_page_size();
 	int fd = page_file_opened(O_RDONLY);
-	void *m = (void *)EXPECT_OK(mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0));
+	void *m = (void *)SAFE(mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0));
 
 	EXPECT_FAILS_WITH(mprotect(m, ps, PROT_READ | PROT_WRITE), EACCES);
 
@@ -63,7 +63,7 @@ CASE(mmap, mprotect_cannot_make_a_shared_mapping_of_an_o_rdonly_fd_writable)
 
 /* Copy-on-write: the writes go to private copies of the pages, so the
  * file needs no write permission. */
-CASE(mmap, o_rdonly_fd_maps_private_writable_and_the_writes_stay_private)
+CASE(mmap, o_rdonly_fd_maps_private_writable_and_the_writes_stay_private, "mmap.perms.at-most-open")
 {
 	size_t ps = hx_page_size();
 	int fd = page_file_opened(O_RDONLY);
@@ -72,7 +72,7 @@ CASE(mmap, o_rdonly_fd_maps_private_writable_and_the_writes_stay_private)
 
 	memcpy(m, "private", 7);
 	char back[8] = "";
-	EXPECT_OK(pread(fd, back, 7, 0));
+	SAFE(pread(fd, back, 7, 0));
 	hx_evidence("mapping_starts_with", "%.7s", m);
 	hx_evidence("file_starts_with", "%.7s", back);
 	cr_assert(memcmp(m, "private", 7) == 0);
@@ -83,7 +83,7 @@ CASE(mmap, o_rdonly_fd_maps_private_writable_and_the_writes_stay_private)
 
 /* ---- O_RDWR ------------------------------------------------------------- */
 
-CASE(mmap, o_rdwr_fd_maps_with_every_prot_shared_or_private)
+CASE(mmap, o_rdwr_fd_maps_with_every_prot_shared_or_private, "mmap.perms.at-most-open")
 {
 	static const struct { int value; const char *name; } flags[] = {
 		{ MAP_SHARED, "MAP_SHARED" }, { MAP_PRIVATE, "MAP_PRIVATE" },

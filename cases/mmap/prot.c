@@ -1,14 +1,21 @@
 /* The arguments the notes explain: prot (可读, 可写) and addr (填NULL). */
 #include "backing.h"
 
-
 static volatile char sink;
 
-CASE(mmap, prot_read_mapping_reads_the_file_bytes)
+/* A page of BACKING_FILL in a new file, and the MAP_SHARED mmap of it with
+ * prot, as mmap returned it. */
+static char *file_page(int prot, int *fd)
+{
+	*fd = backing_file("f", (size_t)hx_page_size());
+	return mmap(NULL, (size_t)hx_page_size(), prot, MAP_SHARED, *fd, 0);
+}
+
+CASE(mmap, prot_read_mapping_reads_the_file_bytes, "mmap.prot.read-write")
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	const char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
+	int fd;
+	const char *mem = (char *)EXPECT_OK(file_page(PROT_READ, &fd));
 
 	char first = mem[0], last = mem[page - 1];
 
@@ -20,11 +27,10 @@ CASE(mmap, prot_read_mapping_reads_the_file_bytes)
 
 /* The write is refused by the page's protection, not for lack of a page:
  * SEGV_ACCERR, at the byte written. */
-CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr)
+CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr, "mmap.prot.read-write")
 {
-	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0));
+	int fd;
+	char *mem = (char *)SAFE(file_page(PROT_READ, &fd));
 
 	pid_t writer;
 	IN_CHILD(writer) {
@@ -36,17 +42,17 @@ CASE(mmap, write_to_a_prot_read_mapping_raises_sigsegv_accerr)
 	EXPECT_FAULT_AT(writer, SIGSEGV, 10);
 	EXPECT_FAULT_CODE("SEGV_ACCERR");
 	cr_assert_eq(mem[10], BACKING_FILL, "the refused write reached the mapping");
-	munmap(mem, page);
+	munmap(mem, (size_t)hx_page_size());
 	close(fd);
 }
 
 /* mmap(2): on some architectures PROT_WRITE implies PROT_READ.  x86_64
  * and arm64 page tables cannot say "write-only", so the page is readable. */
-CASE(mmap, prot_write_alone_is_readable_too)
+CASE(mmap, prot_write_alone_is_readable_too, "mmap.prot.read-write")
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = (char *)EXPECT_OK(mmap(NULL, page, PROT_WRITE, MAP_SHARED, fd, 0));
+	int fd;
+	char *mem = (char *)EXPECT_OK(file_page(PROT_WRITE, &fd));
 
 	pid_t reader;
 	IN_CHILD(reader) {
@@ -64,11 +70,11 @@ CASE(mmap, prot_write_alone_is_readable_too)
 
 /* addr is a hint: where it is taken, the kernel maps elsewhere rather than
  * fail or replace what is there (only MAP_FIXED does that). */
-CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint)
+CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint, "mmap.addr.null")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
-	char *taken = (char *)EXPECT_OK(mmap(NULL, page, PROT_READ | PROT_WRITE,
+	char *taken = (char *)SAFE(mmap(NULL, page, PROT_READ | PROT_WRITE,
 					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	taken[0] = 'T';
 
@@ -84,12 +90,12 @@ CASE(mmap, a_taken_addr_without_map_fixed_is_only_a_hint)
 	close(fd);
 }
 
-CASE(mmap, a_free_addr_without_map_fixed_is_taken_as_given)
+CASE(mmap, a_free_addr_without_map_fixed_is_taken_as_given, "mmap.addr.null")
 {
 	long page = hx_page_size();
 	int fd = backing_file("f", page);
-	char *hole = (char *)EXPECT_OK(mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-	EXPECT_OK(munmap(hole, page));
+	char *hole = (char *)SAFE(mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	SAFE(munmap(hole, page));
 
 	char *mem = mmap(hole, page, PROT_READ, MAP_SHARED, fd, 0);
 

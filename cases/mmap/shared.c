@@ -19,38 +19,44 @@ static void untouched(char *buf, size_t n)
 	buf[n - 1] = '\0';
 }
 
-static char *map(int fd, size_t len, int flags)
+static char *map(struct hx_fx_backing *self, const struct hx_fv_backing *variant, size_t len,
+		 int flags)
 {
-	return (char *)EXPECT_OK(mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0));
+	return backing_map(self, variant, len, PROT_READ | PROT_WRITE, flags);
 }
 
-CASE(mmap, shared_mapping_write_is_seen_by_read_of_the_file)
+/* len bytes of BACKING_FILL in the file, mapped read-write with flags. */
+static char *filled(struct hx_fx_backing *self, const struct hx_fv_backing *variant, size_t len,
+		    int flags)
+{
+	backing_fill(self, variant, len);
+	return map(self, variant, len, flags);
+}
+
+CASE_F(mmap, shared_mapping_write_is_seen_by_read_of_the_file, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	char seen[sizeof message];
 
 	memcpy(mem + 100, message, sizeof message - 1);
 
-	file_bytes(fd, 100, seen, sizeof seen);
+	file_bytes(self->fd, 100, seen, sizeof seen);
 	hx_evidence("read_at_100", "%s", seen);
 	cr_assert_str_eq(seen, message, "read(2) of the file gave \"%s\" (no msync was made)", seen);
 	munmap(mem, page);
-	close(fd);
 }
 
-CASE(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file)
+CASE_F(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	memcpy(mem, message, sizeof message - 1);
 
 	pid_t reader;
 	IN_CHILD(reader) {
 		char seen[sizeof message] = "";
-		int own = open(hx_path("f"), O_RDONLY);
+		int own = open(self->path, O_RDONLY);
 		CHILD_EXPECT(own >= 0 && read(own, seen, sizeof seen - 1) == sizeof seen - 1,
 			     "open or read: %s", hx_errno_name(errno));
 		hx_evidence("other_process_read", "%s", seen);
@@ -58,21 +64,20 @@ CASE(mmap, shared_mapping_write_is_seen_by_another_process_reading_the_file)
 	}
 	EXPECT_EXITS(reader, 0);
 	munmap(mem, page);
-	close(fd);
 }
 
-CASE(mmap, shared_mapping_write_stays_in_the_file_after_munmap)
+CASE_F(mmap, shared_mapping_write_stays_in_the_file_after_munmap, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 	memcpy(mem, message, sizeof message - 1);
-	close(fd);
+	/* Opened before the last close: a memfd has no other name. */
+	int again = backing_reopen(self, O_RDONLY);
+	backing_close(self);
 
-	EXPECT_OK(munmap(mem, page));
+	SAFE(munmap(mem, page));
 
 	char seen[sizeof message];
-	int again = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
 	file_bytes(again, 0, seen, sizeof seen);
 	close(again);
 	hx_evidence("read_after_munmap", "%s", seen);
@@ -81,63 +86,57 @@ CASE(mmap, shared_mapping_write_stays_in_the_file_after_munmap)
 
 /* The other direction: the mapping is the file's page cache, so it shows
  * write(2) to the file at once. */
-CASE(mmap, write_to_the_file_is_seen_through_a_shared_mapping)
+CASE_F(mmap, write_to_the_file_is_seen_through_a_shared_mapping, "mmap.shared.writes-reach-file", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_SHARED);
+	char *mem = filled(self, variant, page, MAP_SHARED);
 
-	EXPECT_OK(pwrite(fd, message, sizeof message - 1, 10));
+	EXPECT_OK(pwrite(self->fd, message, sizeof message - 1, 10));
 
 	hx_evidence("mapping_at_10", "%.*s", (int)sizeof message - 1, mem + 10);
 	cr_assert(memcmp(mem + 10, message, sizeof message - 1) == 0);
 	munmap(mem, page);
-	close(fd);
 }
 
-CASE(mmap, private_mapping_write_is_not_seen_by_read_of_the_file)
+CASE_F(mmap, private_mapping_write_is_not_seen_by_read_of_the_file, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_PRIVATE);
+	char *mem = filled(self, variant, page, MAP_PRIVATE);
 	char seen[sizeof message], fill[sizeof message];
 	untouched(fill, sizeof fill);
 
 	memcpy(mem, message, sizeof message - 1);
 
-	file_bytes(fd, 0, seen, sizeof seen);
+	file_bytes(self->fd, 0, seen, sizeof seen);
 	hx_evidence("mapping_at_0", "%.*s", (int)sizeof message - 1, mem);
 	hx_evidence("read_at_0", "%s", seen);
 	cr_assert(memcmp(mem, message, sizeof message - 1) == 0, "the write did not land in the mapping");
 	cr_assert_str_eq(seen, fill, "read(2) of the file gave \"%s\"", seen);
 	munmap(mem, page);
-	close(fd);
 }
 
-CASE(mmap, private_mapping_write_is_not_in_the_file_after_munmap)
+CASE_F(mmap, private_mapping_write_is_not_in_the_file_after_munmap, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_PRIVATE);
+	char *mem = filled(self, variant, page, MAP_PRIVATE);
 	char seen[sizeof message], fill[sizeof message];
 	untouched(fill, sizeof fill);
 	memcpy(mem, message, sizeof message - 1);
 
-	EXPECT_OK(munmap(mem, page));
-	EXPECT_OK(fsync(fd));
+	SAFE(munmap(mem, page));
+	SAFE(fsync(self->fd));
 
-	file_bytes(fd, 0, seen, sizeof seen);
-	close(fd);
+	file_bytes(self->fd, 0, seen, sizeof seen);
+	backing_close(self);
 	hx_evidence("read_after_munmap", "%s", seen);
 	cr_assert_str_eq(seen, fill);
 }
 
-CASE(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file)
+CASE_F(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mine = map(fd, page, MAP_PRIVATE);
-	char *other = map(fd, page, MAP_SHARED);
+	char *mine = filled(self, variant, page, MAP_PRIVATE);
+	char *other = map(self, variant, page, MAP_SHARED);
 
 	mine[0] = 'P';
 
@@ -146,53 +145,47 @@ CASE(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file)
 	cr_assert_eq(other[0], BACKING_FILL, "the other mapping shows '%c'", other[0]);
 	munmap(mine, page);
 	munmap(other, page);
-	close(fd);
 }
 
 /* Private is not a snapshot: the copy is made a page at a time, on the
  * first write to that page. */
-CASE(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written)
+CASE_F(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written, "mmap.private.copy-per-page", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", 2 * page);
-	char *mem = map(fd, 2 * page, MAP_PRIVATE);
+	char *mem = filled(self, variant, 2 * page, MAP_PRIVATE);
 	mem[0] = 'P';
 
-	EXPECT_OK(pwrite(fd, "F", 1, page));
+	EXPECT_OK(pwrite(self->fd, "F", 1, page));
 
 	hx_evidence("unwritten_page_shows", "%c", mem[page]);
 	cr_assert_eq(mem[page], 'F', "the private mapping shows '%c' at offset %ld", mem[page], page);
 	munmap(mem, 2 * page);
-	close(fd);
 }
 
-CASE(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written)
+CASE_F(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written, "mmap.private.copy-per-page", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_PRIVATE);
+	char *mem = filled(self, variant, page, MAP_PRIVATE);
 	mem[0] = 'P';
 
-	EXPECT_OK(pwrite(fd, "F", 1, 1));
+	EXPECT_OK(pwrite(self->fd, "F", 1, 1));
 
 	hx_evidence("written_page_shows", "%c", mem[1]);
 	cr_assert_eq(mem[1], BACKING_FILL, "the private copy shows '%c' at offset 1", mem[1]);
 	munmap(mem, page);
-	close(fd);
 }
 
 /* The mapping holds its own reference to the open file, not the fd. */
-CASE(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed)
+CASE_F(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed, "mmap.fd.close-after-mmap", backing, tmpfs, disk)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_SHARED);
-	EXPECT_OK(close(fd));
+	char *mem = filled(self, variant, page, MAP_SHARED);
+	backing_close(self);
 
 	memcpy(mem, message, sizeof message - 1);
 
 	char seen[sizeof message];
-	int reader = EXPECT_OK(open(hx_path("f"), O_RDONLY | O_CLOEXEC));
+	int reader = backing_reopen(self, O_RDONLY);
 	file_bytes(reader, 0, seen, sizeof seen);
 	close(reader);
 	hx_evidence("read_at_0", "%s", seen);
@@ -200,14 +193,13 @@ CASE(mmap, shared_mapping_write_reaches_the_file_after_the_fd_is_closed)
 	munmap(mem, page);
 }
 
-CASE(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed)
+CASE_F(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed, "mmap.fd.close-after-mmap", backing, tmpfs, disk)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_SHARED);
-	EXPECT_OK(close(fd));
+	char *mem = filled(self, variant, page, MAP_SHARED);
+	backing_close(self);
 
-	int writer = EXPECT_OK(open(hx_path("f"), O_WRONLY | O_CLOEXEC));
+	int writer = backing_reopen(self, O_WRONLY);
 	EXPECT_OK(pwrite(writer, message, sizeof message - 1, 0));
 	close(writer);
 
@@ -216,14 +208,13 @@ CASE(mmap, shared_mapping_shows_file_changes_after_the_fd_is_closed)
 	munmap(mem, page);
 }
 
-CASE(mmap, mapping_keeps_the_file_alive_after_close_and_unlink)
+CASE_F(mmap, mapping_keeps_the_file_alive_after_close_and_unlink, "mmap.fd.close-after-mmap", backing, tmpfs, disk)
 {
 	long page = hx_page_size();
-	int fd = backing_file("f", page);
-	char *mem = map(fd, page, MAP_SHARED);
-	EXPECT_OK(close(fd));
+	char *mem = filled(self, variant, page, MAP_SHARED);
+	backing_close(self);
 
-	EXPECT_OK(unlink(hx_path("f")));
+	SAFE(unlink(self->path));
 	memcpy(mem, message, sizeof message - 1);
 
 	char line[512];

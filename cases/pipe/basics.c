@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
-CASE(pipe, fd_is_a_fifo_inode_on_pipefs_with_no_path)
+CASE(pipe, fd_is_a_fifo_inode_on_pipefs_with_no_path, "pipe.nature.pseudo-file")
 {
 	int p[2];
 	struct stat st;
@@ -31,7 +31,7 @@ CASE(pipe, fd_is_a_fifo_inode_on_pipefs_with_no_path)
 	close(p[1]);
 }
 
-CASE(pipe, first_fd_is_the_read_end_and_second_the_write_end)
+CASE(pipe, first_fd_is_the_read_end_and_second_the_write_end, "pipe.create.two-descriptors")
 {
 	int p[2];
 	char buf[8] = "";
@@ -52,7 +52,7 @@ CASE(pipe, first_fd_is_the_read_end_and_second_the_write_end)
 
 /* The notes' 3 and 4 hold only because 0-2 are taken; whether 0-2 are a
  * terminal does not matter (here they are /dev/null). */
-CASE(pipe, fds_are_3_and_4_when_only_0_to_2_are_open)
+CASE(pipe, fds_are_3_and_4_when_only_0_to_2_are_open, "pipe.create.fds-3-and-4")
 {
 	pid_t child;
 	IN_CHILD(child) {
@@ -69,7 +69,7 @@ CASE(pipe, fds_are_3_and_4_when_only_0_to_2_are_open)
 	EXPECT_EXITS(child, 0);
 }
 
-CASE(pipe, fds_are_the_lowest_free_numbers)
+CASE(pipe, fds_are_the_lowest_free_numbers, "pipe.create.fds-3-and-4")
 {
 	pid_t child;
 	IN_CHILD(child) {
@@ -84,7 +84,7 @@ CASE(pipe, fds_are_the_lowest_free_numbers)
 }
 
 /* One direction only: neither end can be used the other way. */
-CASE(pipe, writing_the_read_end_fails_with_ebadf)
+CASE(pipe, writing_the_read_end_fails_with_ebadf, "pipe.direction.half-duplex")
 {
 	int p[2];
 	hx_pipe(p);
@@ -93,7 +93,7 @@ CASE(pipe, writing_the_read_end_fails_with_ebadf)
 	close(p[1]);
 }
 
-CASE(pipe, reading_the_write_end_fails_with_ebadf)
+CASE(pipe, reading_the_write_end_fails_with_ebadf, "pipe.direction.half-duplex")
 {
 	int p[2];
 	char c;

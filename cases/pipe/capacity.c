@@ -1,14 +1,13 @@
 /* How much a pipe holds, what `ulimit -p` means, and PIPE_BUF. */
-#include "ipcproof.h"
+#include "ends.h"
 
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/wait.h>
 
-CASE(pipe, default_capacity_is_16_pages_as_f_getpipe_sz_reports)
+CASE_F(pipe, default_capacity_is_16_pages_as_f_getpipe_sz_reports, "pipe.capacity.default-65536", ends, pipe, fifo)
 {
-	int p[2];
-	hx_pipe(p);
+	int *p = self->p;
 
 	long measured = hx_fill(p[1]);
 
@@ -18,18 +17,15 @@ CASE(pipe, default_capacity_is_16_pages_as_f_getpipe_sz_reports)
 	hx_evidence("page_size", "%ld", hx_page_size());
 	cr_assert_eq(measured, reported);
 	cr_assert_eq(measured, 16 * hx_page_size());
-	close(p[0]);
-	close(p[1]);
 }
 
 /* The capacity is 16 page-sized slots, not a byte count: a write goes into
  * the last slot only if it fits there whole. */
-CASE(pipe, capacity_in_bytes_depends_on_the_size_of_the_writes)
+CASE_F(pipe, capacity_in_bytes_depends_on_the_size_of_the_writes, "pipe.capacity.default-65536", ends, pipe, fifo)
 {
-	int p[2];
+	int *p = self->p;
 	char chunk[1000] = { 0 };
-	hx_pipe(p);
-	EXPECT_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETFL, O_NONBLOCK));
 
 	long total = 0;
 	ssize_t w;
@@ -40,19 +36,16 @@ CASE(pipe, capacity_in_bytes_depends_on_the_size_of_the_writes)
 	hx_evidence("filled_with_1000_byte_writes", "%ld", total);
 	hx_evidence("page_size", "%ld", hx_page_size());
 	cr_assert_eq(total, 16 * per_page);
-	close(p[0]);
-	close(p[1]);
 }
 
 /* bash's `ulimit -p` is a constant in 512-byte blocks: PIPE_BUF, the size
  * of an atomic write, not the capacity the notes put beside it. */
-CASE(pipe, ulimit_pipe_size_is_pipe_buf_not_the_capacity)
+CASE(pipe, ulimit_pipe_size_is_pipe_buf_not_the_capacity, "pipe.capacity.ulimit-is-pipe-buf",
+     NEEDS("cmd:bash"))
 {
 	int p[2];
 	char out[64] = "";
 	char *argv[] = { "bash", "-c", "ulimit -p", NULL };
-	if (access("/bin/bash", X_OK) != 0)
-		cr_skip_test("no bash here");
 	hx_pipe(p);
 
 	int status = hx_capture(argv, out, sizeof out);
@@ -71,10 +64,9 @@ CASE(pipe, ulimit_pipe_size_is_pipe_buf_not_the_capacity)
 	close(p[1]);
 }
 
-CASE(pipe, f_setpipe_sz_rounds_up_to_a_power_of_two_pages)
+CASE_F(pipe, f_setpipe_sz_rounds_up_to_a_power_of_two_pages, "pipe.capacity.adjustable", ends, pipe, fifo)
 {
-	int p[2];
-	hx_pipe(p);
+	int *p = self->p;
 	int asked = (int)(2 * hx_page_size() + 1);
 
 	int got = EXPECT_OK(fcntl(p[1], F_SETPIPE_SZ, asked));
@@ -85,18 +77,13 @@ CASE(pipe, f_setpipe_sz_rounds_up_to_a_power_of_two_pages)
 	hx_evidence("pipe_capacity", "%ld", measured);
 	cr_assert_eq(got, 4 * hx_page_size());
 	cr_assert_eq(measured, got);
-	close(p[0]);
-	close(p[1]);
 }
 
-CASE(pipe, f_setpipe_sz_below_the_queued_bytes_fails_with_ebusy)
+CASE_F(pipe, f_setpipe_sz_below_the_queued_bytes_fails_with_ebusy, "pipe.capacity.adjustable", ends, pipe, fifo)
 {
-	int p[2];
-	hx_pipe(p);
+	int *p = self->p;
 	hx_fill(p[1]);
 	EXPECT_FAILS_WITH(fcntl(p[1], F_SETPIPE_SZ, (int)hx_page_size()), EBUSY);
-	close(p[0]);
-	close(p[1]);
 }
 
 static long pipe_max_size(void)
@@ -111,11 +98,12 @@ static long pipe_max_size(void)
 	return v;
 }
 
-CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged)
+CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged, "pipe.capacity.adjustable",
+     NEEDS("/proc/sys/fs/pipe-max-size"))
 {
 	long max = pipe_max_size();
 	if (max <= 0)
-		cr_skip_test("no /proc/sys/fs/pipe-max-size");
+		hx_broken("/proc/sys/fs/pipe-max-size holds no size");
 	pid_t child;
 	IN_CHILD(child) {
 		int p[2];
@@ -134,12 +122,11 @@ CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged)
 
 /* Writers each send records of PIPE_BUF bytes filled with their own mark;
  * if every write is atomic, the stream is whole records back to back. */
-CASE(pipe, writes_of_at_most_pipe_buf_bytes_are_never_interleaved)
+CASE_F(pipe, writes_of_at_most_pipe_buf_bytes_are_never_interleaved, "pipe.capacity.ulimit-is-pipe-buf", ends, pipe, fifo)
 {
 	enum { WRITERS = 4, RECORDS = 256 };
-	int p[2];
+	int *p = self->p;
 	pid_t writers[WRITERS];
-	hx_pipe(p);
 	for (int w = 0; w < WRITERS; w++)
 		IN_CHILD(writers[w]) hx_write_records(p[1], w, RECORDS);
 	close(p[1]);

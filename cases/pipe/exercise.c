@@ -68,7 +68,8 @@ static char *slurp(const char *path, size_t *size)
 	return buf;
 }
 
-CASE(pipe, ps_aux_pipe_grep_bash_rebuilt_by_hand_matches_the_shell)
+CASE(pipe, ps_aux_pipe_grep_bash_rebuilt_by_hand_matches_the_shell, "pipe.exercise.ps-aux-grep-bash",
+     NEEDS("cmd:cat cmd:grep cmd:sh"))
 {
 	const char *listing = hx_path("ps-aux.txt"), *mine = hx_path("mine.txt"),
 		   *shells = hx_path("shell.txt");

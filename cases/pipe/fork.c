@@ -7,7 +7,7 @@
 
 static const char message[] = "through the pipe";
 
-CASE(pipe, parent_writes_and_child_reads_through_pipe_made_before_fork)
+CASE(pipe, parent_writes_and_child_reads_through_pipe_made_before_fork, "pipe.flow.create-then-fork")
 {
 	int p[2];
 	hx_pipe(p);
@@ -24,7 +24,7 @@ CASE(pipe, parent_writes_and_child_reads_through_pipe_made_before_fork)
 	EXPECT_EXITS(child, 0);
 }
 
-CASE(pipe, child_writes_and_parent_reads_through_pipe_made_before_fork)
+CASE(pipe, child_writes_and_parent_reads_through_pipe_made_before_fork, "pipe.flow.create-then-fork")
 {
 	int p[2];
 	char buf[64] = "";
@@ -42,7 +42,7 @@ CASE(pipe, child_writes_and_parent_reads_through_pipe_made_before_fork)
 	cr_assert_str_eq(buf, message);
 }
 
-CASE(pipe, siblings_talk_through_a_pipe_their_parent_made)
+CASE(pipe, siblings_talk_through_a_pipe_their_parent_made, "pipe.flow.create-then-fork")
 {
 	int p[2];
 	hx_pipe(p);
@@ -64,36 +64,34 @@ CASE(pipe, siblings_talk_through_a_pipe_their_parent_made)
 }
 
 /* Hence "create, then fork": a pipe made after fork exists in one process. */
-CASE(pipe, pipe_made_after_fork_is_not_in_the_child)
+CASE(pipe, pipe_made_after_fork_is_not_in_the_child, "pipe.flow.create-then-fork")
 {
-	int sync[2], late[2];
-	hx_pipe(sync);
+	int late[2];
 	pid_t child;
 	IN_CHILD(child) {
-		int fds[2];
-		close(sync[1]);
-		CHILD_EXPECT(hx_read_all(sync[0], fds, sizeof fds) == sizeof fds, "no fd numbers");
+		hx_checkpoint_wait(0); /* the numbers are in the evidence by then */
+		int fds[2] = { (int)hx_evidence_long("late_read_fd", -1),
+			       (int)hx_evidence_long("late_write_fd", -1) };
 		for (int i = 0; i < 2; i++)
 			CHILD_EXPECT(fcntl(fds[i], F_GETFD) == -1 && errno == EBADF,
 				     "fd %d is open in the child", fds[i]);
 	}
 	hx_pipe(late);
-	hx_write_all(sync[1], late, sizeof late);
+	hx_evidence("late_read_fd", "%d", late[0]);
+	hx_evidence("late_write_fd", "%d", late[1]);
+	hx_checkpoint_wake(0);
 	EXPECT_EXITS(child, 0);
-	hx_evidence("late_fds", "%d,%d", late[0], late[1]);
-	close(sync[0]);
-	close(sync[1]);
 	close(late[0]);
 	close(late[1]);
 }
 
 /* An unrelated program (exec'd with no descriptor of the pipe) opens the
  * pipe through its /proc/PID/fd link. */
-CASE(pipe, unrelated_process_writes_through_proc_fd_link)
+CASE(pipe, unrelated_process_writes_through_proc_fd_link, "pipe.users.related-only")
 {
 	int p[2];
 	char path[64], buf[64] = "";
-	EXPECT_OK(pipe2(p, O_CLOEXEC));
+	SAFE(pipe2(p, O_CLOEXEC));
 	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), p[1]);
 	char peer[4096];
 	snprintf(peer, sizeof peer, "%s/peer-pipe", hx_bindir());
@@ -109,12 +107,12 @@ CASE(pipe, unrelated_process_writes_through_proc_fd_link)
 	cr_assert_str_eq(buf, message, "read %zd bytes: \"%s\"", n, buf);
 }
 
-CASE(pipe, unrelated_process_writes_through_fd_passed_over_unix_socket)
+CASE(pipe, unrelated_process_writes_through_fd_passed_over_unix_socket, "pipe.users.related-only")
 {
 	int p[2], sv[2];
 	char buf[64] = "", one = 'x', sockarg[16];
-	EXPECT_OK(pipe2(p, O_CLOEXEC));
-	EXPECT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	SAFE(pipe2(p, O_CLOEXEC));
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	char peer[4096];
 	snprintf(peer, sizeof peer, "%s/peer-pipe", hx_bindir());
 	snprintf(sockarg, sizeof sockarg, "%d", sv[1]);

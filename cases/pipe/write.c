@@ -1,5 +1,5 @@
 /* Writing a pipe: no readers, a full pipe, O_NONBLOCK. */
-#include "ipcproof.h"
+#include "ends.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -12,10 +12,9 @@ static int queued(int fd)
 	return n;
 }
 
-CASE(pipe, write_without_readers_kills_the_writer_with_sigpipe)
+CASE_F(pipe, write_without_readers_kills_the_writer_with_sigpipe, "pipe.write.no-readers-sigpipe", ends, pipe, fifo)
 {
-	int p[2];
-	hx_pipe(p);
+	int *p = self->p;
 	close(p[0]);
 	pid_t writer;
 	IN_CHILD(writer) {
@@ -30,14 +29,12 @@ CASE(pipe, write_without_readers_kills_the_writer_with_sigpipe)
 	EXPECT_KILLED_BY(writer, SIGPIPE);
 }
 
-CASE(pipe, write_without_readers_fails_with_epipe_when_sigpipe_is_ignored)
+CASE_F(pipe, write_without_readers_fails_with_epipe_when_sigpipe_is_ignored, "pipe.write.no-readers-sigpipe", ends, pipe, fifo)
 {
-	int p[2];
-	hx_pipe(p);
+	int *p = self->p;
 	close(p[0]);
 	signal(SIGPIPE, SIG_IGN);
 	EXPECT_FAILS_WITH(write(p[1], "x", 1), EPIPE);
-	close(p[1]);
 }
 
 static volatile sig_atomic_t sigpipes;
@@ -47,10 +44,9 @@ static void count_sigpipe(int sig)
 	sigpipes++;
 }
 
-CASE(pipe, write_without_readers_raises_sigpipe_then_fails_with_epipe_when_caught)
+CASE_F(pipe, write_without_readers_raises_sigpipe_then_fails_with_epipe_when_caught, "pipe.write.no-readers-sigpipe", ends, pipe, fifo)
 {
-	int p[2];
-	hx_pipe(p);
+	int *p = self->p;
 	close(p[0]);
 	signal(SIGPIPE, count_sigpipe);
 
@@ -58,31 +54,26 @@ CASE(pipe, write_without_readers_raises_sigpipe_then_fails_with_epipe_when_caugh
 
 	hx_evidence("sigpipe_delivered", "%d", (int)sigpipes);
 	cr_assert_eq(sigpipes, 1);
-	close(p[1]);
 }
 
-CASE(pipe, write_with_room_returns_at_once_with_every_byte_queued)
+CASE_F(pipe, write_with_room_returns_at_once_with_every_byte_queued, "pipe.write.room-continues", ends, pipe, fifo)
 {
-	int p[2];
+	int *p = self->p;
 	char buf[1000] = { 0 };
-	hx_pipe(p);
 
 	ssize_t n = write(p[1], buf, sizeof buf);
 
 	hx_evidence("written", "%zd", n);
 	cr_assert_eq(n, (ssize_t)sizeof buf);
 	cr_assert_eq(queued(p[0]), (int)sizeof buf);
-	close(p[0]);
-	close(p[1]);
 }
 
 /* Room comes back a page (PIPE_BUF bytes on x86_64) at a time: reading
  * one page is what releases the writer. */
-CASE(pipe, write_to_full_pipe_blocks_until_a_read_makes_room)
+CASE_F(pipe, write_to_full_pipe_blocks_until_a_read_makes_room, "pipe.write.full-blocks", ends, pipe, fifo)
 {
-	int p[2];
+	int *p = self->p;
 	static char page[PIPE_BUF];
-	hx_pipe(p);
 	long capacity = hx_fill(p[1]);
 	pid_t writer;
 	IN_CHILD(writer) {
@@ -96,36 +87,30 @@ CASE(pipe, write_to_full_pipe_blocks_until_a_read_makes_room)
 	EXPECT_EXITS(writer, 0);
 	hx_evidence("filled_with", "%ld", capacity);
 	hx_evidence("released_by_reading", "%zu", sizeof page);
-	close(p[0]);
-	close(p[1]);
 }
 
-CASE(pipe, nonblocking_write_to_full_pipe_fails_with_eagain_and_writes_nothing)
+CASE_F(pipe, nonblocking_write_to_full_pipe_fails_with_eagain_and_writes_nothing, "pipe.write.full-blocks", ends, pipe, fifo)
 {
-	int p[2];
+	int *p = self->p;
 	char buf[PIPE_BUF] = { 0 };
-	hx_pipe(p);
 	hx_fill(p[1]);
 	int before = queued(p[0]);
-	EXPECT_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETFL, O_NONBLOCK));
 
 	EXPECT_FAILS_WITH(write(p[1], buf, sizeof buf), EAGAIN);
 
 	cr_assert_eq(queued(p[0]), before, "bytes queued went from %d to %d", before, queued(p[0]));
-	close(p[0]);
-	close(p[1]);
 }
 
 /* More than PIPE_BUF bytes carry no all-or-nothing promise: O_NONBLOCK
  * writes what fits. */
-CASE(pipe, nonblocking_write_larger_than_pipe_buf_writes_what_fits)
+CASE_F(pipe, nonblocking_write_larger_than_pipe_buf_writes_what_fits, "pipe.write.full-blocks", ends, pipe, fifo)
 {
-	int p[2];
+	int *p = self->p;
 	static char buf[3 * PIPE_BUF];
-	hx_pipe(p);
 	hx_fill(p[1]);
 	cr_assert_eq(hx_read_all(p[0], buf, PIPE_BUF), PIPE_BUF);
-	EXPECT_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETFL, O_NONBLOCK));
 
 	ssize_t n = write(p[1], buf, sizeof buf);
 
@@ -133,6 +118,4 @@ CASE(pipe, nonblocking_write_larger_than_pipe_buf_writes_what_fits)
 	hx_evidence("written", "%zd", n);
 	cr_assert(n > 0 && n < (ssize_t)sizeof buf, "write returned %zd (%s)", n,
 		  n < 0 ? hx_errno_name(errno) : "");
-	close(p[0]);
-	close(p[1]);
 }

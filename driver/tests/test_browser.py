@@ -49,7 +49,7 @@ def three_kernels(doc):
             r = dict(r, kernel=kid, evidence=dict(r["evidence"]))
             if diverge and "pipe_capacity" in r["evidence"]:
                 r["evidence"]["pipe_capacity"] = "4096"
-            if diverge and r["case"] == "pipe/write_without_readers_kills_the_writer_with_sigpipe":
+            if diverge and r["case"] == "pipe/write_without_readers_kills_the_writer_with_sigpipe@pipe":
                 r.update(status="fail", message="child exited 0, expected to be killed by SIGPIPE")
             extra.append(r)
     doc["results"] += extra
@@ -196,8 +196,8 @@ def test_the_browser_renders_every_kernel_as_a_column(rendered):
 def test_rows_where_kernels_disagree_come_first(rendered):
     dom = Dom(rendered["dom"])
     divergent = [r["case"] for r in dom.rows() if r["diverges"]]
-    assert "pipe/write_without_readers_kills_the_writer_with_sigpipe" in divergent
-    assert "pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports" in divergent
+    assert "pipe/write_without_readers_kills_the_writer_with_sigpipe@pipe" in divergent
+    assert "pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports@pipe" in divergent
     for table in dom.tables:
         claims = list(dict.fromkeys(r["claim"] for r in table))
         diverging = [any(r["diverges"] for r in table if r["claim"] == claim) for claim in claims]

@@ -1,10 +1,13 @@
 """The catalog is the spine: every claim has a case, every case a claim."""
 import filecmp
+import json
+import subprocess
 
 import pytest
 
 from conftest import ROOT
 from driver import catalog, collect
+from driver.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +32,60 @@ def test_every_built_case_has_a_claim(claims, bindir):
 
 def test_every_claimed_case_is_built(claims, bindir):
     assert sorted(set(catalog.claim_of_case(claims)) - built_cases(bindir)) == []
+
+
+def listed(bindir):
+    """Every case as the built binaries describe themselves."""
+    rows = []
+    for area in catalog.AREAS:
+        out = subprocess.run([str(bindir / area), "--ipcproof-list"], capture_output=True,
+                             text=True, check=True).stdout
+        rows += [json.loads(line) for line in out.splitlines()]
+    return rows
+
+
+def test_the_binaries_say_what_the_sources_say(bindir):
+    """Claim, source line and variant of every case, read from the sources
+    (what the catalog uses) and from the binaries (what runs), agree."""
+    def key(r):
+        return r["case"], r["claim"], r["source"], r["variant"]
+    assert sorted(map(key, listed(bindir))) == sorted(map(key, catalog.case_sources()))
+
+
+def test_a_case_naming_an_unknown_claim_or_another_area_is_a_problem(claims):
+    fifo = next(c for c in claims if c["area"] == "fifo")
+    sources = [{"case": "pipe/x", "area": "pipe", "claim": "pipe.no.such", "source": "a.c:1", "variant": None},
+               {"case": "pipe/y", "area": "pipe", "claim": fifo["id"], "source": "a.c:9", "variant": None}]
+    found = catalog.problems(claims, sources=sources)
+    assert "a.c:1: pipe/x names no claim of the catalog: 'pipe.no.such'" in found
+    assert f"a.c:9: pipe/y is in area pipe but its claim {fifo['id']} is in fifo" in found
+
+
+def test_a_claim_whose_cases_are_gone_is_a_problem(claims):
+    found = catalog.problems(catalog.load(sources=[]), sources=[])
+    assert f"{claims[0]['id']}: no cases" in found
+
+
+def test_a_hand_kept_cases_list_is_a_problem(tmp_path, claims):
+    toml = catalog.CATALOG.read_text(encoding="utf-8") + '\n[[claim]]\nid = "pipe.x.y"\ncases = ["pipe/a"]\n'
+    (tmp_path / "claims.toml").write_text(toml, encoding="utf-8")
+    found = catalog.problems(catalog.load(tmp_path / "claims.toml"))
+    assert any("pipe.x.y: a cases list in claims.toml" in p for p in found)
+
+
+def test_where_names_each_case_and_its_line():
+    rows = catalog.where("pipe.read.eof-after-writers-close")
+    cases = [case for case, _ in rows]
+    assert "pipe/read_drains_queued_bytes_before_returning_zero@fifo" in cases
+    for case, source in rows:
+        path, line = source.rsplit(":", 1)
+        text = (ROOT / path).read_text(encoding="utf-8").splitlines()[int(line) - 1]
+        assert text.startswith("CASE") and case.split("/")[1].split("@")[0] in text
+
+
+def test_where_refuses_an_unknown_claim_with_a_hint():
+    with pytest.raises(UserError, match="no claim 'pipe.read.eof' .*pipe.read.eof-after-writers-close"):
+        catalog.where("pipe.read.eof")
 
 
 def test_the_notes_copy_is_the_shared_notes():

@@ -56,12 +56,12 @@ def test_gvisor_pipe_capacity_is_counted_in_bytes_not_pages(pipe_run):
     gives each 1000-byte write its own page, 16 of them; gVisor counts
     bytes, 65 writes of 1000."""
     by_case = {r["case"]: r for r in pipe_run["doc"]["results"]}
-    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]["evidence"]
+    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports@pipe"]["evidence"]
     assert ev["pipe_capacity"] == ev["f_getpipe_sz"] == "65536"
     ev = by_case["pipe/capacity_in_bytes_depends_on_the_size_of_the_writes"]["evidence"]
     assert ev["filled_with_1000_byte_writes"] == "65000"
     # no /proc/PID/syscall in gVisor: the harness falls back to the task state
-    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room"]["evidence"]
+    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room@pipe"]["evidence"]
     assert ev["detect"] == "proc-stat" and ev["blocked_in"] == "write?"
 
 

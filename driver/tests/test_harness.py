@@ -1,9 +1,10 @@
 """The harness, through cases with known outcomes (harness/tests/fixtures.c)."""
 import json
+import subprocess
 
 import pytest
 
-from conftest import alive
+from conftest import ROOT, alive
 from driver import collect, session
 
 
@@ -116,3 +117,102 @@ def test_nothing_is_left_in_the_temp_dir(fixtures):
 def test_a_skip_carries_its_reason(fixtures):
     r = result(fixtures, "skip_says_why")
     assert r["status"] == "skip" and r["message"] == "no frobnicator here"
+
+
+def test_a_result_names_its_claim_and_the_line_it_is_written_on(fixtures):
+    r = result(fixtures, "child_exit_code_is_seen")
+    assert r["claim"] == "fixture.harness" and r["variant"] is None
+    path, line = r["source"].split(":")
+    assert path == "harness/tests/fixtures.c"
+    written = (ROOT / path).read_text().splitlines()[int(line) - 1]
+    assert written.startswith("CASE(fixture, child_exit_code_is_seen,")
+
+
+@pytest.mark.parametrize("where", ["", "_in_a_child"])
+def test_a_failed_set_up_call_is_an_error_naming_the_call(fixtures, where):
+    r = result(fixtures, f"failed_setup{where}_is_an_error_not_a_fail")
+    assert r["status"] == "error", r["message"]
+    assert "set-up failed at harness/tests/fixtures.c:" in r["message"]
+    assert 'open(hx_path("missing"), O_RDONLY): ENOENT' in r["message"]
+    assert "not reached" not in r["message"]
+
+
+def test_a_checkpoint_wake_is_kept_for_a_later_wait_and_a_waiter_sleeps_in_futex(fixtures):
+    r = result(fixtures, "checkpoint_woken_before_the_wait_lets_it_pass")
+    assert r["status"] == "pass", r["message"]
+    assert r["evidence"]["blocked_in"] == "futex"
+
+
+def test_a_checkpoint_never_woken_fails_and_says_which(fixtures):
+    r = result(fixtures, "checkpoint_never_woken_fails_saying_which")
+    assert r["status"] == "fail"
+    assert "checkpoint 3 not woken within 0.5s" in r["message"]
+
+
+def test_an_unmet_need_is_a_skip_naming_it(fixtures):
+    r = result(fixtures, "unmet_need_is_a_skip_that_says_which")
+    assert r["status"] == "skip" and r["message"] == "needs the command ipcproof-no-such-command"
+    r = result(fixtures, "kernel_too_old_is_a_skip")
+    assert r["status"] == "skip" and r["message"].startswith("needs kernel 999.1 or later (this is ")
+
+
+def test_a_misspelt_need_is_an_error(fixtures):
+    r = result(fixtures, "misspelt_need_is_an_error")
+    assert r["status"] == "error" and "unknown need rooot" in r["message"]
+
+
+def test_each_variant_is_its_own_case_with_set_up_and_teardown(fixtures):
+    for start, name in ((1, "one"), (2, "two")):
+        r = result(fixtures, f"each_variant_is_its_own_case@{name}")
+        assert r["status"] == "pass", r["message"]
+        assert r["variant"] == name
+        assert r["evidence"] == {"setup": str(start), "body": str(start), "teardown": str(start)}
+    r = result(fixtures, "each_variant_is_its_own_case@unmet")
+    assert r["status"] == "skip" and r["message"] == "needs the command ipcproof-no-such-command"
+
+
+def test_teardown_runs_after_a_failed_expectation(fixtures):
+    r = result(fixtures, "teardown_runs_after_a_failed_expectation@one")
+    assert r["status"] == "fail" and "failed on purpose" in r["message"]
+    assert r["evidence"]["teardown"] == "1"
+    assert "descriptors left open" not in r["message"]
+
+
+def test_the_listing_gives_each_case_its_needs_and_whether_they_are_met_here(bindir):
+    out = subprocess.run([str(bindir / "harness-fixtures"), "--ipcproof-list"], capture_output=True,
+                         text=True, check=True).stdout
+    rows = {r["case"]: r for r in map(json.loads, out.splitlines())}
+    assert rows["fixture/unmet_need_is_a_skip_that_says_which"]["needs"] == [
+        "/proc/self", "cmd:ipcproof-no-such-command"]
+    assert rows["fixture/unmet_need_is_a_skip_that_says_which"]["skip"] == \
+        "needs the command ipcproof-no-such-command"
+    assert rows["fixture/each_variant_is_its_own_case@unmet"]["needs"] == ["cmd:ipcproof-no-such-command"]
+    assert rows["fixture/each_variant_is_its_own_case@one"]["skip"] is None
+    assert rows["fixture/child_exit_code_is_seen"] == {
+        "case": "fixture/child_exit_code_is_seen", "claim": "fixture.harness",
+        "source": rows["fixture/child_exit_code_is_seen"]["source"], "variant": None,
+        "needs": [], "skip": None}
+
+
+# The harness's files in layers, bottom first: each calls only into layers
+# below it (evidence at the bottom, no circle between the case's life, its
+# children and its I/O).
+LAYERS = (("names", "base"), ("evidence", "ktap"), ("fs", "io", "faults"), ("children",),
+          ("checkpoint", "needs"), ("case",), ("report",))
+
+
+def symbols(obj, *flags):
+    out = subprocess.run(["nm", *flags, str(obj)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.split()[-1].startswith("hx_")}
+
+
+def test_the_harness_calls_only_down_its_layers(bindir):
+    objects = bindir.parent / "CMakeFiles" / "harness.dir" / "harness"
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    built = {o.name.removesuffix(".c.o") for o in objects.glob("*.c.o")}
+    assert built == set(layer), "a harness file is missing from LAYERS"
+    defined = {s: name for name in built for s in symbols(objects / f"{name}.c.o", "--defined-only")}
+    upward = [f"{name} calls {s} of {defined[s]}" for name in sorted(built)
+              for s in sorted(symbols(objects / f"{name}.c.o", "--undefined-only"))
+              if s in defined and layer[defined[s]] >= layer[name]]
+    assert upward == []

@@ -30,9 +30,9 @@ def test_every_claimed_case_has_one_result(run):
 
 def test_evidence_reaches_the_results(run):
     by_case = {r["case"]: r for r in run["doc"]["results"]}
-    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]["evidence"]
+    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports@pipe"]["evidence"]
     assert ev["pipe_capacity"] == ev["f_getpipe_sz"] == str(16 * os.sysconf("SC_PAGE_SIZE"))
-    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room"]["evidence"]
+    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room@pipe"]["evidence"]
     assert ev["blocked_in"] == "write" and ev["detect"] == "proc-syscall"
 
 

@@ -58,10 +58,10 @@ def test_every_pipe_case_has_a_status_and_matches_the_catalog(pipe_run):
 
 def test_uml_reports_the_pipe_capacity_and_blocking_without_proc_pid_syscall(pipe_run):
     by_case = {r["case"]: r for r in pipe_run["doc"]["results"]}
-    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]["evidence"]
+    ev = by_case["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports@pipe"]["evidence"]
     assert ev["pipe_capacity"] == ev["f_getpipe_sz"] == "65536"
     # UML has no /proc/PID/syscall: the harness falls back to the task state
-    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room"]["evidence"]
+    ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room@pipe"]["evidence"]
     assert ev["detect"] == "proc-stat" and ev["blocked_in"] == "write?"
 
 
