@@ -116,7 +116,6 @@ def prove(where, binaries, library, claims, faults, jobs, progress=None, declare
     """Runs the cases clean and under each fault on where (kernel, ctx);
     declared (every fault the injector has, default: faults) decides which
     claims no fault covers."""
-    claim_of = catalog.claim_of_case(claims)
     start = time.monotonic()
     clean, broken = run_all(where, binaries, claims, None, jobs)
     if broken:
@@ -124,33 +123,42 @@ def prove(where, binaries, library, claims, faults, jobs, progress=None, declare
                         + "): fix it before proving the cases against faults")
     verdicts = []
     for fault in faults:
-        t = time.monotonic()
-        # The injector as the kernel sees the bin directory.
-        env = {"LD_PRELOAD": "{bin}/" + Path(library).name, "IPCPROOF_FAULT": fault["name"]}
-        faulted, broken = run_all(where, binaries, claims, env, jobs)
-        v = judge(fault, clean, faulted, broken, claim_of)
-        if v["red"] and v["unrelated"] and not broken:
-            # Once more: an unrelated case that changed by chance (a busy
-            # machine) is no evidence against the fault; only a change both
-            # runs show is.
-            again, broken = run_all(where, binaries, claims, env, jobs)
-            seen = {c["case"] for c in judge(fault, clean, again, broken, claim_of)["unrelated"]}
-            faulted.update({c: clean[c] for c in faulted if c not in seen and c in clean
-                            and claim_of.get(c) not in fault["claims"]})
-            v = judge(fault, clean, faulted, broken, claim_of)
-            v["runs"] = 2
-        v["wall_s"] = round(time.monotonic() - t, 2)
-        verdicts.append(v)
+        verdicts.append(try_fault(where, binaries, library, claims, fault, clean, jobs))
         if progress:
-            progress(v)
+            progress(verdicts[-1])
+    return summary(where[0].name, library, claims, faults, declared, clean, verdicts, time.monotonic() - start)
+
+
+def try_fault(where, binaries, library, claims, fault, clean, jobs):
+    """The verdict on one fault, with the injector as the kernel sees the
+    bin directory."""
+    claim_of = catalog.claim_of_case(claims)
+    t = time.monotonic()
+    env = {"LD_PRELOAD": "{bin}/" + Path(library).name, "IPCPROOF_FAULT": fault["name"]}
+    faulted, broken = run_all(where, binaries, claims, env, jobs)
+    v = judge(fault, clean, faulted, broken, claim_of)
+    if v["red"] and v["unrelated"] and not broken:
+        # Once more: an unrelated case that changed by chance (a busy
+        # machine) is no evidence against the fault; only a change both
+        # runs show is.
+        again, broken = run_all(where, binaries, claims, env, jobs)
+        seen = {c["case"] for c in judge(fault, clean, again, broken, claim_of)["unrelated"]}
+        faulted.update({c: clean[c] for c in faulted if c not in seen and c in clean
+                        and claim_of.get(c) not in fault["claims"]})
+        v = judge(fault, clean, faulted, broken, claim_of)
+        v["runs"] = 2
+    v["wall_s"] = round(time.monotonic() - t, 2)
+    return v
+
+
+def summary(kernel, library, claims, faults, declared, clean, verdicts, seconds):
     covered = {c for f in (declared or faults) for c in f["claims"]}
     tried = {c for f in faults for c in f["claims"]}
     caught_claims = {c for v in verdicts if v["caught"] for c in v["claims"]}
     caught = sum(v["caught"] for v in verdicts)
     return {"schema": SCHEMA,
             "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "kernel": where[0].name, "library": str(library),
-            "run_time_s": round(time.monotonic() - start, 1),
+            "kernel": kernel, "library": str(library), "run_time_s": round(seconds, 1),
             "catch_rate": {"caught": caught, "faults": len(verdicts),
                            "rate": round(caught / len(verdicts), 3) if verdicts else 0.0},
             "clean": {case: e["status"] for case, e in clean.items()},

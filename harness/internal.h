@@ -71,6 +71,7 @@ double hx_now(void);
 int hx_rm_tree(const char *path);
 
 /* --ktap (ktap.c): a case's evidence, then its result, as KTAP on stdout. */
+void hx_ktap_claim(const char *claim);
 void hx_ktap_evidence(const char *key, const char *value);
 void hx_ktap_case(const char *name, const char *status, const char *message);
 

@@ -72,6 +72,17 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 	fflush(stdout);
 }
 
+/* The claim the case checks, as a diagnostic line before its result: a lab
+ * that only reads the console still knows what each case is about. */
+void hx_ktap_claim(const char *claim)
+{
+	if (!ktap)
+		return;
+	appends(&pending, &pending_len, "# claim: ");
+	append_escaped(&pending, &pending_len, claim);
+	appends(&pending, &pending_len, "\n");
+}
+
 void hx_ktap_evidence(const char *key, const char *value)
 {
 	if (!ktap)

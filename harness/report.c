@@ -304,7 +304,9 @@ static void record(struct criterion_test_stats *st)
 	snprintf(num, sizeof num, ", \"exit_code\": %d, \"timed_out\": %s", st->exit_code,
 		 st->timed_out || evidence_get(&ev, "harness.timeout") ? "true" : "false");
 	puts_raw(&line, num);
-	put_case_fields(&line, hx_find_case(suite, name));
+	const struct hx_case *c = hx_find_case(suite, name);
+	put_case_fields(&line, c);
+	hx_ktap_claim(c ? c->claim : ""); /* --ktap (ktap.c) */
 	puts_raw(&line, ", \"message\": ");
 	put_json_string(&line, msg.p);
 	puts_raw(&line, ", \"evidence\": {");

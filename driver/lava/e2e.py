@@ -93,7 +93,7 @@ def expected(areas):
         if r["kernel"] != KERNEL or area not in areas:
             continue
         status = r.get("observed_status", r["status"]) if r["status"] == "xfail" else r["status"]
-        want[f"{r['claim']}.{name}"] = {"pass": "pass", "xpass": "pass", "skip": "skip"}.get(status, "fail")
+        want[f"{r['claim']}.{name}".replace("@", ".")] = {"pass": "pass", "xpass": "pass", "skip": "skip"}.get(status, "fail")
     return want
 
 
@@ -145,10 +145,11 @@ def main(argv=None):
         return 2
 
 
-def run(args, areas, bindir, work):
+def stage(areas, bindir, work):
+    """The job and device files in work: the kernel, a ramdisk of the
+    programs whose /init is a shell for LAVA to drive; the kernel package."""
     import yaml
-    log = work / "kernel-fetch.log"
-    kernel = images.fetch_kernel(KERNEL, qemu.SERIES[KERNEL][1], build.CACHE, log)
+    kernel = images.fetch_kernel(KERNEL, qemu.SERIES[KERNEL][1], build.CACHE, work / "kernel-fetch.log")
     binaries = [bindir / a for a in areas if (bindir / a).is_file()]
     programs = runner.programs(bindir, [runner.Step(b.name, b.name) for b in binaries])
     files = qemu.guest_files(programs, qemu.X86_64, "/bin/busybox", "/bin/bash")
@@ -160,34 +161,43 @@ def run(args, areas, bindir, work):
     job = render_job(ramdisk, vmlinuz, "/ipcproof/bin", areas)
     (work / "job.yaml").write_text(yaml.safe_dump(job, sort_keys=False))
     shutil.copy(HERE / "qemu-device.yaml", work / "device.yaml")
-    print(f"ipcproof-lava: lava-run: {kernel['package']} {kernel['version']} under QEMU (TCG), "
-          f"areas {' '.join(areas)}", file=sys.stderr, flush=True)
-    # Its own session: on a timeout or an interrupt the whole group goes,
-    # QEMU with it.
+    return kernel
+
+
+def lava_run(work, timeout):
+    """lava-run's output; its own session, so that on a timeout or an
+    interrupt the whole group goes, QEMU with it."""
     proc = subprocess.Popen(["lava-run", "--job-id", str(os.getpid()), "--output-dir", str(work / "out"),
                              "--device", str(work / "device.yaml"), str(work / "job.yaml")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             text=True, errors="replace", start_new_session=True)
     try:
-        stdout, _ = proc.communicate(timeout=args.timeout)
+        stdout, _ = proc.communicate(timeout=timeout)
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         stdout, _ = proc.communicate()
         (work / "lava-run.log").write_text(stdout)
-        raise UserError(f"lava-run did not finish in {args.timeout} s (or was interrupted)") from None
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "")
-    (work / "lava-run.log").write_text(done.stdout + done.stderr)
-    cases, job = lava_results(done.stdout)
+        raise UserError(f"lava-run did not finish in {timeout} s (or was interrupted)") from None
+    (work / "lava-run.log").write_text(stdout)
+    return proc.returncode, stdout
+
+
+def run(args, areas, bindir, work):
+    kernel = stage(areas, bindir, work)
+    print(f"ipcproof-lava: lava-run: {kernel['package']} {kernel['version']} under QEMU (TCG), "
+          f"areas {' '.join(areas)}", file=sys.stderr, flush=True)
+    code, stdout = lava_run(work, args.timeout)
+    cases, job = lava_results(stdout)
     failed = [j for j in job if j.get("result") == "fail"]
     for j in failed:
         print(f"ipcproof-lava: job {j.get('case')}: {j.get('error_msg', 'fail')}".rstrip(), file=sys.stderr)
     mismatches, counts = compare(cases, areas)
     for line in mismatches:
         print(line)
-    print(f"ipcproof-lava: lava-run exit {done.returncode}; {len(cases)} results from the device "
+    print(f"ipcproof-lava: lava-run exit {code}; {len(cases)} results from the device "
           f"({', '.join(f'{n} {k}' for k, n in sorted(counts.items()))}); "
           f"{len(mismatches)} mismatches against reports/reference/all ({KERNEL})", file=sys.stderr)
-    return 0 if done.returncode == 0 and not failed and not mismatches and cases else 1
+    return 0 if code == 0 and not failed and not mismatches and cases else 1
 
 
 if __name__ == "__main__":

@@ -21,13 +21,11 @@ AREAS=${AREAS:-pipe fifo mmap ipc}
 FILTER=${FILTER:-}
 TIME_SCALE=${TIME_SCALE:-1}
 OUT=${OUT:-${TMPDIR:-/tmp}/ipcproof-lava}
-CLAIMS=$checkout/cases/claims.toml
 
 command -v lava-test-case >/dev/null 2>&1 || {
 	echo "ipcproof-lava: lava-test-case is not on PATH (this runs inside a LAVA test shell)" >&2
 	exit 2
 }
-[ -r "$CLAIMS" ] || { echo "ipcproof-lava: no claims catalog at $CLAIMS" >&2; exit 2; }
 mkdir -p "$OUT" || exit 2
 
 if [ -z "$BINDIR" ]; then
@@ -56,21 +54,11 @@ for area in $AREAS; do
 	# non-zero); its KTAP lines are.
 	IPCPROOF_TIME_SCALE=$TIME_SCALE "$bin" "$@" >"$OUT/$area.ktap" 2>"$OUT/$area.log" </dev/null
 	lava-test-set start "$area"
-	awk -v claims="$CLAIMS" -v area="$area" '
-		BEGIN {
-			# cases.toml: each claim'"'"'s id, then its cases on one line.
-			while ((getline line < claims) > 0) {
-				if (line ~ /^id = "/) { id = line; sub(/^id = "/, "", id); sub(/".*/, "", id) }
-				if (line ~ /^cases = \[/) {
-					rest = line
-					while (match(rest, /"[^"]*"/)) {
-						claim_of[substr(rest, RSTART + 1, RLENGTH - 2)] = id
-						rest = substr(rest, RSTART + RLENGTH)
-					}
-				}
-			}
-			planned = -1
-		}
+	awk -v area="$area" '
+		# Each result is preceded by its case'"'"'s claim (# claim: ID) and
+		# evidence (# evidence: KEY=VALUE) diagnostic lines.
+		BEGIN { planned = -1; claim = "" }
+		/^# claim: / { claim = substr($0, 10); next }
 		/^1\.\.[0-9]+$/ && planned < 0 { planned = substr($0, 4) + 0; next }
 		/^# evidence: / {
 			kv = substr($0, 13); k = kv; sub(/=.*/, "", k); v = substr(kv, length(k) + 2)
@@ -83,8 +71,10 @@ for area in $AREAS; do
 			directive = ""
 			if (index($0, " # ")) { directive = substr($0, index($0, " # ") + 3); sub(/ .*/, "", directive) }
 			result = !ok ? "fail" : directive == "SKIP" ? "skip" : "pass"
-			claim = (name in claim_of) ? claim_of[name] : "unclaimed"
-			id = claim "." substr(name, index(name, "/") + 1)
+			id = (claim == "" ? "unclaimed" : claim) "." substr(name, index(name, "/") + 1)
+			# a variant (case@fifo) is one more component of the name
+			gsub(/@/, ".", id)
+			claim = ""
 			print id, result
 			for (i = 1; i <= nm; i++) print id "." mkey[i], "pass", mval[i]
 			nm = 0; seen++

@@ -72,6 +72,41 @@ def card(c, number, doc, index, words):
             f'<div class="glyphs">{glyphs}</div>{cases}</div>')
 
 
+def marked(line, here, numbers, words):
+    """One line of the notes, each judged piece a link marked by the worst
+    verdict on it; (html, the claims first seen on this line)."""
+    cuts = sorted({0, len(line), *(s for s, _, _ in here), *(e for _, e, _ in here)})
+    text, new = [], []
+    for a, b in zip(cuts, cuts[1:]):
+        covering = [c for s, e, c in here if s <= a and b <= e]
+        piece = as_read(line[a:b])
+        if not covering:
+            text.append(piece)
+            continue
+        for c in covering:
+            if c["id"] not in numbers:
+                numbers[c["id"]] = len(numbers) + 1
+                new.append(c)
+        last = [c for c in covering if any(e == b for s, e, cc in here if cc is c)]
+        marks = f"<sup>{','.join(str(numbers[c['id']]) for c in last)}</sup>" if last else ""
+        tip = " · ".join(f"{words.verdict(c['note_verdict'])}: {c['truth']}" for c in covering)
+        text.append(f'<a class="m {worst(covering)}" href="#n-{h(covering[0]["id"])}" title="{h(tip)}" '
+                    f'data-claims="{h(" ".join(c["id"] for c in covering))}">{piece}</a>{marks}')
+    return "".join(text), new
+
+
+def line_div(line, text, here, words):
+    """The line with its gutter: the count of each verdict on it, or a dash
+    for a line that carries no claim."""
+    if here:
+        verdicts = [c["note_verdict"] for c in {c["id"]: c for _, _, c in here}.values()]
+        gutter = " ".join(f'<b class="{v}">{verdicts.count(v)} {h(words.verdict(v))}</b>'
+                          for v in VERDICT_RANK if v in verdicts)
+        return f'<div class="line judged"><div class="gutter">{gutter}</div><div class="text">{text}</div>'
+    mark = f'<span title="{h(words["no_claim"])}">—</span>' if line.strip() else ""
+    return f'<div class="line plain"><div class="gutter">{mark}</div><div class="text">{text}</div>'
+
+
 def render(doc, lang="en", notes_text=None):
     words = i18n.Words(lang)
     doc = i18n.localised(doc, lang)
@@ -90,32 +125,8 @@ def render(doc, lang="en", notes_text=None):
     for line in notes.split("\n"):
         end = offset + len(line)
         here = [(max(s, offset) - offset, min(e, end) - offset, c) for s, e, c in found if s < end and e > offset]
-        cuts = sorted({0, len(line), *(s for s, _, _ in here), *(e for _, e, _ in here)})
-        text, new = [], []
-        for a, b in zip(cuts, cuts[1:]):
-            covering = [c for s, e, c in here if s <= a and b <= e]
-            piece = as_read(line[a:b])
-            if not covering:
-                text.append(piece)
-                continue
-            for c in covering:
-                if c["id"] not in numbers:
-                    numbers[c["id"]] = len(numbers) + 1
-                    new.append(c)
-            last = [c for c in covering if any(e == b for s, e, cc in here if cc is c)]
-            marks = f"<sup>{','.join(str(numbers[c['id']]) for c in last)}</sup>" if last else ""
-            tip = " · ".join(f"{words.verdict(c['note_verdict'])}: {c['truth']}" for c in covering)
-            text.append(f'<a class="m {worst(covering)}" href="#n-{h(covering[0]["id"])}" title="{h(tip)}" '
-                        f'data-claims="{h(" ".join(c["id"] for c in covering))}">{piece}</a>{marks}')
-        claims_here = list(dict.fromkeys(c["id"] for _, _, c in here))
-        if claims_here:
-            verdicts = [c["note_verdict"] for c in {c["id"]: c for _, _, c in here}.values()]
-            gutter = " ".join(f'<b class="{v}">{verdicts.count(v)} {h(words.verdict(v))}</b>'
-                              for v in VERDICT_RANK if v in verdicts)
-            body.append(f'<div class="line judged"><div class="gutter">{gutter}</div><div class="text">{"".join(text)}</div>')
-        else:
-            mark = f'<span title="{h(words["no_claim"])}">—</span>' if line.strip() else ""
-            body.append(f'<div class="line plain"><div class="gutter">{mark}</div><div class="text">{"".join(text)}</div>')
+        text, new = marked(line, here, numbers, words)
+        body.append(line_div(line, text, here, words))
         if new:
             body.append('<div class="cards">' + "".join(card(c, numbers[c["id"]], doc, index, words) for c in new) + "</div>")
         body.append("</div>")

@@ -1,8 +1,10 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,26 @@ def alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def interrupt_mid_run(kernel, tmp_path, processes, least, sig=signal.SIGINT):
+    """`ipcproof run` on kernel, interrupted once processes(driver pid) shows
+    at least `least` of the kernel's processes: (exit code, stderr, those
+    processes, the driver's pid).  The run never outlives the test."""
+    proc = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--kernels", kernel, "--areas", "pipe",
+                             "--no-build", "--out", str(tmp_path / "out")], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(processes(proc.pid)) < least:
+            time.sleep(0.05)
+        started = processes(proc.pid)
+        assert len(started) >= least, f"{kernel}: fewer than {least} of its processes ever ran"
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+        return proc.returncode, stderr, started, proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -6,13 +6,13 @@ lava-test-case and lava-test-set."""
 import os
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import ROOT, fake_build
+from driver import catalog
 from driver.acquire import debs
 
 LAVA = ROOT / "driver" / "lava"
@@ -138,15 +138,13 @@ def ktap_results(path):
 
 def test_the_script_reports_every_case_with_its_claim_and_measurements(tmp_path, bindir, lava_helpers):
     calls = run_script(tmp_path, lava_helpers, bindir, "pipe fifo")
-    claims = {}
-    for c in tomllib.loads((ROOT / "cases" / "claims.toml").read_text())["claim"]:
-        claims.update({case: c["id"] for case in c["cases"]})
+    claims = catalog.claim_of_case(catalog.load())
     assert calls[0] == ["lava-test-set", "start", "pipe"] and ["lava-test-set", "stop"] in calls
     want = []
     for area in ("pipe", "fifo"):
         want.append(["lava-test-set", "start", area])
         for case, ok, directive, evidence in ktap_results(tmp_path / "out" / f"{area}.ktap"):
-            name = f"{claims[case]}.{case.split('/')[1]}"
+            name = f"{claims[case]}.{case.split('/')[1]}".replace("@", ".")
             want.append(["lava-test-case", name, "--result", "skip" if directive == "SKIP" else "pass" if ok else "fail"])
             want += [["lava-test-case", f"{name}.{k}", "--result", "pass", "--measurement", v] for k, v in evidence.items()]
         want += [["lava-test-case", f"{area}.complete", "--result", "pass"], ["lava-test-set", "stop"]]
@@ -163,10 +161,11 @@ def test_failures_skips_and_a_crashed_binary_reach_lava(tmp_path, bindir, lava_h
     fake = fake_build(tmp_path, bindir) / "cases"
     calls = run_script(tmp_path, lava_helpers, fake, "pipe", FILTER="fixture/*", IPCPROOF_CASE_LIMIT="2")
     results = {c[1]: c[3] for c in calls if c[0] == "lava-test-case" and "--measurement" not in c}
-    assert results["unclaimed.case_that_crashes_is_an_error"] == "fail"
-    assert results["unclaimed.case_that_hangs_is_timed_out"] == "fail"
-    assert results["unclaimed.skip_says_why"] == "skip"
-    assert results["unclaimed.child_exit_code_is_seen"] == "pass"
+    # each result carries the claim its case names (the fixtures name one of their own)
+    assert results["fixture.harness.case_that_crashes_is_an_error"] == "fail"
+    assert results["fixture.harness.case_that_hangs_is_timed_out"] == "fail"
+    assert results["fixture.harness.skip_says_why"] == "skip"
+    assert results["fixture.harness.child_exit_code_is_seen"] == "pass"
     assert results["pipe.complete"] == "pass"
     # A runner that ends half way: the plan is not met.
     (tmp_path / "calls.txt").unlink()

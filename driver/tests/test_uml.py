@@ -3,14 +3,13 @@ hostfs, the host-built cases run inside, the results read back."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, alive, fixtures_inside, ipcproof, processes_naming
+from conftest import alive, fixtures_inside, interrupt_mid_run, ipcproof, processes_naming
 from driver import build, catalog, procs, results, session
 from driver.errors import Miss
 from driver.kernels import package_version, sandbox, uml
@@ -106,25 +105,10 @@ def test_a_uml_that_cannot_start_the_cases_is_a_miss_with_its_log(tmp_path, tool
 
 
 def test_interrupting_a_run_leaves_no_uml_process(tmp_path, bindir, tools):
-    proc = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--kernels", "uml", "--areas", "pipe",
-                             "--no-build", "--out", str(tmp_path / "out")], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, TMPDIR=str(tmp_path)))
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(uml_processes(proc.pid)) < 2:
-            time.sleep(0.05)
-        started = uml_processes(proc.pid)
-        assert started, "UML never started"
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 130, stderr
-        assert [p for p in started if alive(p)] == []
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    code, stderr, started, _ = interrupt_mid_run("uml", tmp_path, uml_processes, 2)
+    assert code == 130, stderr
+    assert [p for p in started if alive(p)] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_the_patched_criterion_differs_only_in_the_arena_range(tmp_path):
