@@ -66,7 +66,7 @@ CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another, "ipc.method
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user, "ipc.signal.standard-siginfo")
+CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user, "ipc.signal.sigqueue-value")
 {
 	pid_t sender = getpid();
 	uid_t uid = getuid();
@@ -137,14 +137,14 @@ static pid_t sent_twice_while_blocked(int sig, int expected)
 
 /* The second is dropped, not merged: the one delivered carries the first
  * value. */
-CASE(ipc, standard_signal_sent_twice_while_blocked_is_delivered_once, "ipc.signal.standard-not-queued")
+CASE(ipc, standard_signal_sent_twice_while_blocked_is_delivered_once, "ipc.signal.sigqueue-value")
 {
 	pid_t receiver = sent_twice_while_blocked(SIGUSR1, 1);
 	hx_evidence("signal", "%s", hx_signal_name(SIGUSR1));
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, realtime_signal_sent_twice_while_blocked_is_delivered_twice_in_order, "ipc.signal.realtime-queued")
+CASE(ipc, realtime_signal_sent_twice_while_blocked_is_delivered_twice_in_order, "ipc.signal.sigqueue-value")
 {
 	pid_t receiver = sent_twice_while_blocked(SIGRTMIN, 2);
 	hx_evidence("signal", "SIGRTMIN (%d)", SIGRTMIN);

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-CASE(ipc, both_ends_of_a_unix_socket_pair_send_and_receive_at_the_same_time, "ipc.socket.full-duplex")
+CASE(ipc, both_ends_of_a_unix_socket_pair_send_and_receive_at_the_same_time, "ipc.methods.socket")
 {
 	int sv[2];
 	char buf[16] = "";
@@ -55,14 +55,14 @@ static void two_sends_then_receive(int type, ssize_t got[2])
 	hx_evidence("received", "%zd,%zd", got[0], got[1]);
 }
 
-CASE(ipc, seqpacket_socket_keeps_message_boundaries, "ipc.socket.message-boundaries")
+CASE(ipc, seqpacket_socket_keeps_message_boundaries, "ipc.methods.socket")
 {
 	ssize_t got[2];
 	two_sends_then_receive(SOCK_SEQPACKET, got);
 	cr_assert(got[0] == 3 && got[1] == 5, "received %zd then %zd", got[0], got[1]);
 }
 
-CASE(ipc, datagram_socket_keeps_message_boundaries, "ipc.socket.message-boundaries")
+CASE(ipc, datagram_socket_keeps_message_boundaries, "ipc.methods.socket")
 {
 	ssize_t got[2];
 	two_sends_then_receive(SOCK_DGRAM, got);
@@ -70,7 +70,7 @@ CASE(ipc, datagram_socket_keeps_message_boundaries, "ipc.socket.message-boundari
 }
 
 /* The second receive finds nothing left (EOF from the exited sender). */
-CASE(ipc, stream_socket_returns_two_sends_in_one_receive, "ipc.socket.message-boundaries")
+CASE(ipc, stream_socket_returns_two_sends_in_one_receive, "ipc.methods.socket")
 {
 	ssize_t got[2];
 	two_sends_then_receive(SOCK_STREAM, got);

@@ -107,7 +107,7 @@ CASE_F(mmap, growing_the_file_exposes_bytes_written_past_eof_on_shmem_not_on_dis
 		     (unsigned char)grown, (unsigned char)expected);
 }
 
-CASE_F(mmap, access_to_the_first_whole_page_past_eof_raises_sigbus, "mmap.bounds.pages-past-eof",
+CASE_F(mmap, access_to_the_first_whole_page_past_eof_raises_sigbus, "mmap.bounds.tail-of-last-page",
        backing, tmpfs, disk, memfd)
 {
 	size_t ps = hx_page_size(), size = eof_in_second_page();
@@ -302,7 +302,7 @@ CASE_F(mmap, truncate_by_path_before_mmap_makes_a_new_file_mappable, "mmap.empty
 
 /* The same mapping faults, then works: the size counts when a page is
  * touched, not when mmap is called. */
-CASE_F(mmap, extending_the_file_after_mmap_makes_the_faulting_pages_usable, "mmap.empty-file.extend-later",
+CASE_F(mmap, extending_the_file_after_mmap_makes_the_faulting_pages_usable, "mmap.empty-file.extend-first",
        backing, tmpfs, disk, memfd)
 {
 	size_t ps = hx_page_size();

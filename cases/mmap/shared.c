@@ -149,7 +149,7 @@ CASE_F(mmap, private_mapping_write_is_not_seen_by_another_mapping_of_the_file, "
 
 /* Private is not a snapshot: the copy is made a page at a time, on the
  * first write to that page. */
-CASE_F(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written, "mmap.private.copy-per-page", backing, tmpfs, disk, memfd)
+CASE_F(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_written, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
 	char *mem = filled(self, variant, 2 * page, MAP_PRIVATE);
@@ -162,7 +162,7 @@ CASE_F(mmap, private_mapping_shows_later_file_changes_in_pages_it_has_not_writte
 	munmap(mem, 2 * page);
 }
 
-CASE_F(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written, "mmap.private.copy-per-page", backing, tmpfs, disk, memfd)
+CASE_F(mmap, private_mapping_stops_showing_file_changes_in_a_page_it_has_written, "mmap.private.writes-stay-private", backing, tmpfs, disk, memfd)
 {
 	long page = hx_page_size();
 	char *mem = filled(self, variant, page, MAP_PRIVATE);

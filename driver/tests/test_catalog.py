@@ -1,7 +1,10 @@
 """The catalog is the spine: every claim has a case, every case a claim."""
 import filecmp
+import itertools
 import json
+import re
 import subprocess
+import tomllib
 
 import pytest
 
@@ -18,6 +21,50 @@ def claims():
 def test_catalog_has_no_problems(claims):
     notes = catalog.NOTES.read_text(encoding="utf-8")
     assert catalog.problems(claims, notes) == []
+
+
+# The heading of the notes' list of methods: each method it introduces is a
+# statement of its own, and every one of their claims quotes the heading.
+LEAD_INS = {"内核提供的IPC方法有"}
+
+
+def judged_spans(claims, notes):
+    """(start, end, claim id) of every note fragment found once in the notes
+    (a fragment as common as 不可以 locates nothing)."""
+    spans = []
+    for c in claims:
+        for fragment in c["note"].split(catalog.FRAGMENT_SEPARATOR):
+            fragment = fragment.strip()
+            starts = [m.start() for m in re.finditer(re.escape(fragment), notes)]
+            if fragment not in LEAD_INS and len(starts) == 1:
+                spans.append((starts[0], starts[0] + len(fragment), c["id"]))
+    return sorted(spans)
+
+
+def overlaps(claims, notes):
+    """The pairs of claims that judge overlapping words, each pair sorted."""
+    return sorted({tuple(sorted((a[2], b[2]))) for a, b in itertools.combinations(judged_spans(claims, notes), 2)
+                   if b[0] < a[1] and a[2] != b[2]})
+
+
+def test_no_two_claims_judge_the_same_words(claims):
+    """One verdict per fragment of the notes, or one per distinct statement."""
+    assert overlaps(claims, catalog.NOTES.read_text(encoding="utf-8")) == []
+
+
+def test_two_claims_quoting_one_fragment_are_caught(claims):
+    signal = next(c for c in claims if c["note"] == "携带信息量最小的")
+    twice = claims + [dict(signal, id="ipc.signal.again")]
+    assert ("ipc.signal.again", signal["id"]) in overlaps(twice, catalog.NOTES.read_text(encoding="utf-8"))
+
+
+def test_a_retired_id_is_never_used_again(claims):
+    with open(catalog.CATALOG, "rb") as f:
+        retired = {r["id"]: r["into"] for r in tomllib.load(f).get("retired", [])}
+    ids = {c["id"] for c in claims}
+    assert sorted(ids & retired.keys()) == []
+    assert sorted(set(retired.values()) - ids) == []
+    assert sorted({c["claim"] for c in catalog.case_sources()} & retired.keys()) == []
 
 
 def built_cases(bindir):

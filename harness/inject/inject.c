@@ -717,7 +717,7 @@ static void copy_private_now(char *addr, const struct mmap_call *c)
 	if (!(prot & PROT_WRITE))
 		get_mprotect()(addr, in_file, prot);
 }
-FAULT(mmap_private_snapshot, "mmap-private-snapshot", "mmap.private.copy-per-page", CASES,
+FAULT(mmap_private_snapshot, "mmap-private-snapshot", "mmap.private.writes-stay-private", CASES,
       "a MAP_PRIVATE file mapping is copied whole at mmap, not page by page on write",
       .file_mapped = copy_private_now);
 
@@ -895,7 +895,7 @@ static void zero_pages_past_eof(char *m, const struct mmap_call *c)
 		get_mmap()(m + usable, round_up(c->len) - usable, c->prot,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
-FAULT(mmap_no_sigbus_past_eof, "mmap-no-sigbus-past-eof", "mmap.bounds.pages-past-eof", CASES,
+FAULT(mmap_no_sigbus_past_eof, "mmap-no-sigbus-past-eof", "mmap.bounds.tail-of-last-page", CASES,
       "pages wholly past EOF of a non-empty file read as zeros instead of raising SIGBUS",
       .file_mapped = zero_pages_past_eof);
 
@@ -928,7 +928,7 @@ static void *empty_file_is_zero_pages(const struct mmap_call *c)
 }
 /* Both claims' truths include the SIGBUS at offset 0 of a writable
  * mapping of an empty file. */
-FAULT(mmap_empty_file_zero_pages, "mmap-empty-file-zero-pages", "mmap.empty-file.access-sigbus,mmap.empty-file.extend-later", CASES,
+FAULT(mmap_empty_file_zero_pages, "mmap-empty-file-zero-pages", "mmap.empty-file.access-sigbus,mmap.empty-file.extend-first", CASES,
       "a writable mapping of an empty file is anonymous zero pages: no SIGBUS",
       .mmap_file = empty_file_is_zero_pages);
 
@@ -981,7 +981,7 @@ static int ftruncate_keeps_mapped_size(int fd, off_t length)
 	}
 	return r;
 }
-FAULT(mapping_size_fixed_at_mmap, "mapping-size-fixed-at-mmap", "mmap.empty-file.extend-later", CASES,
+FAULT(mapping_size_fixed_at_mmap, "mapping-size-fixed-at-mmap", "mmap.empty-file.extend-first", CASES,
       "pages past EOF at mmap time stay unusable after ftruncate extends the file",
       .ftruncate = ftruncate_keeps_mapped_size);
 
@@ -1083,7 +1083,7 @@ static int kill_by_sigqueue(pid_t pid, int sig)
 		return get_sigqueue()(pid, sig, (union sigval){ .sival_int = 0 });
 	return get_kill()(pid, sig);
 }
-FAULT(kill_is_sigqueue, "kill-is-sigqueue", "ipc.signal.standard-siginfo", CASES,
+FAULT(kill_is_sigqueue, "kill-is-sigqueue", "ipc.signal.sigqueue-value", CASES,
       "kill(2) of a process with a catchable signal arrives as SI_QUEUE, not SI_USER",
       .kill = kill_by_sigqueue);
 
@@ -1117,7 +1117,7 @@ static int standard_taken_twice(const sigset_t *set, siginfo_t *info, const stru
 	}
 	return sig;
 }
-FAULT(standard_signal_queued, "standard-signal-queued", "ipc.signal.standard-not-queued", CASES,
+FAULT(standard_signal_queued, "standard-signal-queued", "ipc.signal.sigqueue-value", CASES,
       "a standard signal taken with sigtimedwait is taken a second time",
       .sigtimedwait = standard_taken_twice);
 
@@ -1133,7 +1133,7 @@ static int realtime_second_dropped(const sigset_t *set, siginfo_t *info, const s
 	}
 	return sig;
 }
-FAULT(realtime_signal_merged, "realtime-signal-merged", "ipc.signal.realtime-queued", CASES,
+FAULT(realtime_signal_merged, "realtime-signal-merged", "ipc.signal.sigqueue-value", CASES,
       "a second pending instance of a real-time signal is dropped by sigtimedwait",
       .sigtimedwait = realtime_second_dropped);
 
@@ -1157,7 +1157,7 @@ static ssize_t seqpacket_appends_next(int fd, void *buf, size_t len, int flags)
 	}
 	return n;
 }
-FAULT(seqpacket_merges_messages, "seqpacket-merges-messages", "ipc.socket.message-boundaries", CASES,
+FAULT(seqpacket_merges_messages, "seqpacket-merges-messages", "ipc.methods.socket", CASES,
       "a SOCK_SEQPACKET receive with room appends the next queued message",
       .recv = seqpacket_appends_next);
 
@@ -1170,7 +1170,7 @@ static ssize_t stream_send_one_way(int fd, const void *buf, size_t len, int flag
 	}
 	return get_send()(fd, buf, len, flags);
 }
-FAULT(stream_socket_half_duplex, "stream-socket-half-duplex", "ipc.socket.full-duplex", CASES,
+FAULT(stream_socket_half_duplex, "stream-socket-half-duplex", "ipc.methods.socket", CASES,
       "a send on a stream socket with bytes waiting to be received fails with EAGAIN",
       .send = stream_send_one_way);
 
