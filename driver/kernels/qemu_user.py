@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..acquire import cross, debs
 from ..errors import Miss
-from . import Kernel, host, say
+from . import Kernel, host, package_version, say
 from .qemu import ARM64, cross_bindir
 
 QEMU = "/usr/bin/qemu-aarch64"
@@ -67,7 +67,7 @@ class Channel(host.Channel):
     def run(self, argv, limit):
         self.register()
         return dict(super().run(argv, limit), binfmt=f"global entry {self.entry.name}, removed after the run",
-                    emulator=qemu_version())
+                    emulator=qemu_version(), package="qemu-user", package_version=package_version("qemu-user"))
 
     def register(self):
         if self.entry:
