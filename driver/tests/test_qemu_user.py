@@ -1,12 +1,15 @@
 """qemu-user-arm64: the arm64 cases on the host kernel through qemu-aarch64,
 routed by a binfmt_misc entry the driver makes and removes itself."""
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import ipcproof
+from conftest import ROOT, ipcproof
 from driver import build, catalog, results
 from driver.kernels import qemu_user
 
@@ -63,3 +66,22 @@ def test_an_entry_left_by_a_killed_driver_is_removed_by_the_next(tools):
         qemu_user.remove_stale()
         assert not stale.exists() and channel.entry.exists()
     assert entries() == []
+
+
+def test_interrupting_a_run_removes_the_entry(tools, bindir, tmp_path):
+    proc = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--kernels", NAME, "--areas", "pipe", "--no-build",
+                             "--out", str(tmp_path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not entries():
+            time.sleep(0.1)
+        assert entries() == [f"{qemu_user.PREFIX}{proc.pid}"]
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert entries() == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
