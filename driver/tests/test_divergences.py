@@ -51,3 +51,10 @@ def test_every_declaration_of_the_project_names_its_version_and_loads(tmp_path):
     bad.write_text('[[divergence]]\nkernel = "uml"\ncase = "x"\nreason = "r"\nintermittent = "yes"\n')
     with pytest.raises(UserError, match="intermittent"):
         divergences.load(bad)
+
+
+def test_every_declaration_names_a_case_of_the_catalog():
+    import fnmatch
+    from driver import catalog
+    cases = list(catalog.claim_of_case(catalog.load()))
+    assert [d["case"] for d in divergences.load() if not fnmatch.filter(cases, d["case"])] == []
