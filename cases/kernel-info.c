@@ -1,5 +1,7 @@
 /* What a kernel says about itself, as one JSON object: run inside every
- * target, so the report names the kernel that really ran the cases. */
+ * target, so the report names the kernel that really ran the cases.  The
+ * word size is the cases' ABI (a long, a pointer), not the kernel's: i386
+ * binaries on an x86_64 kernel report 32 through its compat layer. */
 #include <stdio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@ int main(void)
 	put("release", u.release, ", ");
 	put("machine", u.machine, ", ");
 	put("version", u.version, ", ");
-	printf("\"page_size\": %ld}\n", sysconf(_SC_PAGESIZE));
+	printf("\"page_size\": %ld, ", sysconf(_SC_PAGESIZE));
+	printf("\"word_bits\": %zu}\n", sizeof(long) * 8);
 	return 0;
 }

@@ -32,7 +32,7 @@ static const struct { long nr; const char *name; } syscalls[] = {
 	NR(epoll_pwait), NR(futex), NR(nanosleep), NR(clock_nanosleep),
 	NR(rt_sigsuspend), NR(rt_sigtimedwait), NR(accept4), NR(recvfrom),
 	NR(sendto), NR(recvmsg), NR(sendmsg), NR(msgrcv), NR(msgsnd),
-	NR(mq_timedreceive), NR(mq_timedsend), NR(semtimedop), NR(flock),
+	NR(mq_timedreceive), NR(mq_timedsend), NR(flock),
 	NR(fcntl), NR(splice), NR(tee), NR(execve), NR(exit_group), NR(connect),
 #ifdef __NR_open
 	NR(open),
@@ -54,6 +54,9 @@ static const struct { long nr; const char *name; } syscalls[] = {
 #endif
 #ifdef __NR_semop
 	NR(semop),
+#endif
+#ifdef __NR_semtimedop	/* i386 has only semtimedop_time64 */
+	NR(semtimedop),
 #endif
 };
 

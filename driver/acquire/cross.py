@@ -1,5 +1,5 @@
-"""The case binaries built for another architecture (arm64) with Debian's
-cross compiler, against the target's Criterion.
+"""The case binaries built for another architecture (arm64, i386) with
+Debian's cross compiler, against the target's Criterion.
 
 The target's libraries are not installed through multiarch: Debian's
 libcriterion-dev is Multi-Arch: same, but bookworm's arm64 and amd64
@@ -24,12 +24,12 @@ from ..errors import UserError
 TOOLCHAIN = """# Written by ipcproof's driver/cross.py: a cross build for {arch}.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR {cpu})
-set(CMAKE_C_COMPILER {triplet}-gcc)
+set(CMAKE_C_COMPILER {gnu}-gcc)
 set(CMAKE_FIND_ROOT_PATH {sysroot})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,{sysroot}/usr/lib/{triplet} -Wl,-rpath-link,{sysroot}/lib/{triplet}")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,{sysroot}/usr/lib/{triplet} -Wl,-rpath-link,{sysroot}/lib/{triplet}{ldflags}")
 set(ENV{{PKG_CONFIG_LIBDIR}} {sysroot}/ipcproof-pkgconfig)
 set(ENV{{PKG_CONFIG_PATH}} "")
 set(ENV{{PKG_CONFIG_SYSROOT_DIR}} "")
@@ -58,11 +58,13 @@ def native_arch():
     return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
 
 
-def packages(deb_arch, triplet):
+def packages(deb_arch, triplet, gnu=None):
     """What the host needs installed (the rest is unpacked in the cache): the
     cross compiler and the C library it links against (gcc-<triplet> does
-    not bring it: without it the link fails for want of Scrt1.o, crti.o)."""
-    return [f"gcc-{triplet}", f"libc6-dev-{deb_arch}-cross"]
+    not bring it: without it the link fails for want of Scrt1.o, crti.o).
+    gnu: the compiler's own triplet where it is not the multiarch one
+    (i686-linux-gnu-gcc builds for i386-linux-gnu)."""
+    return [f"gcc-{gnu or triplet}", f"libc6-dev-{deb_arch}-cross"]
 
 
 def ensure_arch(deb_arch, why):
@@ -78,9 +80,9 @@ def ensure_arch(deb_arch, why):
     debs.update(why, again=True)
 
 
-def ensure_toolchain(deb_arch, triplet, why):
+def ensure_toolchain(deb_arch, triplet, why, gnu=None):
     ensure_arch(deb_arch, why)
-    debs.ensure(packages(deb_arch, triplet), why)
+    debs.ensure(packages(deb_arch, triplet, gnu), why)
 
 
 def runtime_closure(package):
@@ -135,14 +137,28 @@ def sysroot(cache, deb_arch, triplet, why):
     return root
 
 
-def build(cache, deb_arch, cpu, triplet, why):
+# Each target's dynamic loader.  The binaries name it by its path in the
+# sysroot (and the sysroot's library directories), because the host kernel
+# runs them too: i386 ones directly (host-i386), arm64 ones through
+# qemu-user.  They then need no loader or library of the target installed
+# on the host, Criterion's re-execution of itself included; in a guest the
+# initramfs puts the loader at that same path.
+LOADERS = {"arm64": "/lib/ld-linux-aarch64.so.1", "i386": "/lib/ld-linux.so.2"}
+
+
+def build(cache, deb_arch, cpu, triplet, why, gnu=None):
     """Cross-builds the cases (incrementally) below the cache; (bindir,
     sysroot)."""
-    ensure_toolchain(deb_arch, triplet, why)
+    ensure_toolchain(deb_arch, triplet, why, gnu)
     root = sysroot(cache, deb_arch, triplet, why)
     build_dir = Path(cache) / "cross" / f"build-{deb_arch}"
     toolchain = Path(cache) / "cross" / f"toolchain-{deb_arch}.cmake"
-    text = TOOLCHAIN.format(arch=deb_arch, cpu=cpu, triplet=triplet, sysroot=root)
+    loader = LOADERS.get(deb_arch)
+    # DT_RPATH, not RUNPATH: it also finds what Criterion's own libraries need.
+    ldflags = "" if not loader else (f" -Wl,--dynamic-linker={root}{loader} -Wl,--disable-new-dtags"
+                                     f" -Wl,-rpath,{root}/lib/{triplet}:{root}/usr/lib/{triplet}")
+    text = TOOLCHAIN.format(arch=deb_arch, cpu=cpu, triplet=triplet, gnu=gnu or triplet, sysroot=root,
+                            ldflags=ldflags)
     if not toolchain.is_file() or toolchain.read_text() != text:
         toolchain.write_text(text)
     # The toolchain's text is part of the arguments: another sysroot or

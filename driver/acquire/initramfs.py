@@ -37,7 +37,10 @@ def library_closure(binaries, triplet, root="/"):
         seen.add(elf)
         interp, needed = elf_needs(elf)
         if interp:
-            where = cross.in_root(root, interp)
+            # A loader named by its path in the sysroot (host-i386's
+            # binaries) goes into the guest at that same path.
+            inside = root != "/" and Path(interp).is_relative_to(root) and Path(interp).is_file()
+            where = Path(interp) if inside else cross.in_root(root, interp)
             if where is None:
                 raise UserError(f"{Path(elf).name} needs the loader {interp}, not found below {root}")
             found[interp] = where

@@ -1,6 +1,6 @@
 """The kernels ipcproof knows, by name, and what every kind shares.
 
-A kind is one module (host, uml, gvisor, qemu, ssh) offering Kernel objects.
+A kind is one module (host, compat, uml, gvisor, qemu, qemu_user, ssh) offering Kernel objects.
 A Kernel says whether it can run here (ready), installs what it needs
 (provision), and opens a Channel: a context manager that starts the kernel
 (or prepares its boot) and stops it, with nothing left, when it closes.  A
@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..errors import UserError
 
-KINDS = ("host", "uml", "gvisor", "qemu", "ssh")
+KINDS = ("host", "compat", "uml", "gvisor", "qemu", "qemu_user", "ssh")
 
 
 def nothing_to_install(cache):

@@ -8,6 +8,7 @@ new plan does not pack the programs again.  The results come back as a
 framed, checksummed tar on a second serial port (a virtual UART the kernel
 drives with built-in code, so no module has to be loaded); the first serial
 port is the console, kept as the boot log."""
+import dataclasses
 import json
 import os
 import re
@@ -38,6 +39,16 @@ class Arch:
     cpu: str              # CMake's processor name, for a cross build
     time_scale: int       # how much slower than the host the guest runs cases
     boot_limit_s: int
+    gnu: str = ""         # the cross compiler's triplet, where not the multiarch one
+
+    @property
+    def native(self):
+        """The host's own architecture: the host's build, busybox, bash."""
+        return self.deb_arch == "amd64"
+
+    @property
+    def compiler(self):
+        return self.gnu or self.triplet
 
 
 # -cpu max: TCG emulates it faster than the default qemu64 (measured: boot
@@ -57,12 +68,29 @@ ARM64 = Arch("qemu-system-aarch64", "qemu-system-arm", ("-M", "virt", "-cpu", "c
                                   "-device", "pci-serial,chardev=results"),
              "aarch64-linux-gnu", "arm64", "aarch64", 2 * TIME_SCALE, 2 * BOOT_LIMIT_S)
 
+# A 16 KiB-page kernel needs a CPU whose MMU has the 16 KiB translation
+# granule: cortex-a57's has not (ID_AA64MMFR0.TGran16 = 0), so the kernel
+# stops before its first console line.  cortex-a76 has it and, like a57, no
+# pointer authentication (which TCG emulates slowly under -cpu max).  Both
+# 6.12 kernels use it, so 4 KiB and 16 KiB differ in the page size alone.
+ARM64_A76 = dataclasses.replace(ARM64, machine_args=("-M", "virt", "-cpu", "cortex-a76", "-accel", "tcg"))
+
+# A 32-bit PC: Debian's 686-pae kernel; the cases cross-built with
+# i686-linux-gnu-gcc against an i386 sysroot.  The same build runs on the
+# host's own kernel (host-i386), so its binaries name the sysroot's loader.
+I386 = Arch("qemu-system-i386", "qemu-system-x86", ("-accel", "tcg", "-cpu", "max"), "ttyS0",
+            "ttyS1", ("-serial", "file:{results}"), "i386-linux-gnu", "i386", "i686",
+            TIME_SCALE, BOOT_LIMIT_S, gnu="i686-linux-gnu")
+
 # Each target is the newest image of one series that the archive offers.
 SERIES = {
     "debian-6.1": (X86_64, r"^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$"),
     "debian-6.12": (X86_64, r"^linux-image-6\.12\.[0-9.]+\+deb12-amd64-unsigned$"),
     "debian-6.12-rt": (X86_64, r"^linux-image-6\.12\.[0-9.]+\+deb12-rt-amd64-unsigned$"),
     "debian-6.1-arm64": (ARM64, r"^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$"),
+    "debian-6.12-arm64": (ARM64_A76, r"^linux-image-6\.12\.[0-9.]+\+deb12-arm64-unsigned$"),
+    "debian-6.12-arm64-16k": (ARM64_A76, r"^linux-image-6\.12\.[0-9.]+\+deb12-arm64-16k-unsigned$"),
+    "debian-6.1-i386": (I386, r"^linux-image-6\.1\.0-[0-9]+-686-pae-unsigned$"),
 }
 
 
@@ -115,16 +143,16 @@ def guest_files(programs, arch, busybox, bash=None, root="/"):
 
 
 def tools(arch):
-    return [arch.qemu_package] + (["busybox-static"] if arch == X86_64 else [])
+    return [arch.qemu_package] + (["busybox-static"] if arch.native else [])
 
 
 def present(arch):
     """Whether everything the target needs is installed already."""
     if not shutil.which(arch.qemu):
         return False
-    if arch == X86_64:
+    if arch.native:
         return Path("/bin/busybox").is_file()
-    return bool(shutil.which(f"{arch.triplet}-gcc")) and cross.has_arch(arch.deb_arch)
+    return bool(shutil.which(f"{arch.compiler}-gcc")) and cross.has_arch(arch.deb_arch)
 
 
 def ready_for(arch):
@@ -134,24 +162,26 @@ def ready_for(arch):
         if present(arch):
             return True, how
         if os.geteuid() == 0:
-            return True, f"{how}; installs {arch.qemu_package}{' and a cross toolchain' if arch != X86_64 else ''} on first use"
-        return False, f"needs {' '.join(tools(arch))}{' and ' + ' '.join(cross.packages(arch.deb_arch, arch.triplet)) if arch != X86_64 else ''} (as root)"
+            return True, f"{how}; installs {arch.qemu_package}{'' if arch.native else ' and a cross toolchain'} on first use"
+        return False, f"needs {' '.join(tools(arch))}{'' if arch.native else ' and ' + ' '.join(cross.packages(arch.deb_arch, arch.triplet, arch.gnu))} (as root)"
     return ready
 
 
-def provision_for(name, arch):
+def provision_for(name, arch, guest=True):
     """In the order each step needs the one before: the foreign architecture
     (apt must know it before a kernel image or Criterion of it is looked
     up), the cross compiler and its C library, the emulator, the target's
-    Criterion and static busybox and bash."""
+    Criterion and static busybox and bash (guest: for a guest, not for
+    binaries the host's kernel runs)."""
     def provision(cache):
         why = f"the {name} kernel"
-        if arch != X86_64:
-            cross.ensure_toolchain(arch.deb_arch, arch.triplet, why)
-        debs.ensure(tools(arch), why)
-        if arch != X86_64:
+        if not arch.native:
+            cross.ensure_toolchain(arch.deb_arch, arch.triplet, why, arch.gnu)
+        if guest:
+            debs.ensure(tools(arch), why)
+        if not arch.native:
             cross.sysroot(cache, arch.deb_arch, arch.triplet, why)
-            for package, member in foreign_tools(arch):
+            for package, member in foreign_tools(arch) if guest else ():
                 cross.deb_file(cache, package, member, why)
     return provision
 
@@ -165,10 +195,10 @@ def cross_bindir(name, arch):
     """The bin directory of the programs built for the guest: the host's own
     for x86_64, a cross build for another architecture."""
     def bindir(ctx):
-        if arch == X86_64:
+        if arch.native:
             return Path(ctx.bindir)
         say(name, f"cross-building the cases for {arch.deb_arch}")
-        return cross.build(ctx.cache, arch.deb_arch, arch.cpu, arch.triplet, f"the {name} kernel")[0]
+        return cross.build(ctx.cache, arch.deb_arch, arch.cpu, arch.triplet, f"the {name} kernel", arch.gnu)[0]
     return bindir
 
 
@@ -195,7 +225,7 @@ class Channel:
 
     def tools(self):
         """(busybox, bash, the library root) for the guest's architecture."""
-        if self.arch == X86_64:
+        if self.arch.native:
             return "/bin/busybox", "/bin/bash", "/"
         why = f"the {self.name} kernel"
         busybox, bash = (cross.deb_file(self.cache, p, m, why) for p, m in foreign_tools(self.arch))

@@ -6,6 +6,7 @@ import json
 from html import escape
 
 from .. import i18n, view
+from . import numbers
 
 STYLE = """
 body{font:15px/1.45 system-ui,"WenQuanYi Zen Hei",sans-serif;margin:1.5em auto;max-width:86em;padding:0 1em;color:#222}
@@ -123,7 +124,8 @@ def summary_section(doc, words):
                     f'{GLYPH[s]}{counts[kid][a][s]}</span>' for s in SUMMED) + "</td>" for a in areas)
             profile = profile_text(profiles[kid], words) if profiles[kid] else h(words["profile_none"])
         rows.append(f'<tr data-kernel="{h(kid)}"><td title="{h(view.kernel_label(k))}"><b>{h(kid)}</b>'
-                    f'<div class="refs">{h(k.get("release", ""))} {h(k.get("machine", ""))}</div></td>'
+                    f'<div class="refs">{h(k.get("release", ""))} {h(k.get("machine", ""))}</div>'
+                    f'<div class="refs">{h(numbers.kernel_facts(k, words.lang))}</div></td>'
                     f'{cells}<td class="profile">{profile}</td></tr>')
     rows.append("</table>")
     rows.append('<p class="legend">' + h(words.label("legend")) + "".join(
@@ -164,7 +166,16 @@ def wrong_section(doc, words):
                 f'<td lang="zh">{h(c["note"])}</td>'
                 f'<td class="{h(c["note_verdict"])}">{h(words.verdict(c["note_verdict"]))}</td>'
                 f'<td>{h(c.get("why", ""))}</td></tr>' for c in claims if c["note_verdict"] != "holds"]
-    out.append("</table></section>")
+    out.append("</table>")
+    false = numbers.literally_false(doc, view.result_index(doc))
+    if false:
+        w = lambda key: h(numbers.word(words.lang, key))  # noqa: E731
+        out.append(f'<table id="numbers"><tr><th>{h(words["claim"])}</th><th>{w("number")}</th>'
+                   f'<th>{w("false_on")}</th></tr>')
+        out += [f'<tr><td><a href="#{h(c["id"])}"><code>{h(c["id"])}</code></a></td><td>{n} ({w(what)})</td>'
+                f'<td>{h("; ".join(f"{kid}: {v}" for kid, v in off))}</td></tr>' for c, n, what, off in false]
+        out.append("</table>")
+    out.append("</section>")
     return out
 
 

@@ -1,5 +1,6 @@
 """report.md: the conformance report as Markdown (job summaries, reviews)."""
 from .. import i18n, relpaths, view
+from . import numbers
 
 
 def esc(text):
@@ -31,6 +32,11 @@ def render(doc, lang="en"):
     out.append(f"**{esc(words('claims_n', n=len(doc['claims'])))}, {esc(words('results_n', n=len(doc['results'])))}:** "
                + ", ".join(f"{n} {esc(words.status(s))}" for s, n in counts.items() if n) + ".  ")
     out.append(esc(words("verdict_line", **verdicts)))
+    w = lambda key: esc(numbers.word(lang, key))  # noqa: E731
+    out += ["", f"| {esc(words['kernel'])} | {w('release')} | {w('machine')} | {w('facts')} |", "| --- | --- | --- | --- |"]
+    out += [f"| {esc(k['id'])} | {esc(k.get('release', ''))} | {esc(k.get('machine', ''))} "
+            f"| {esc(numbers.kernel_facts(k, lang))} |" for k in kernels]
+    out.append("")
     for k in kernels:
         if k.get("status") == "miss":
             out.append(esc(words("missed", kernel=k["id"], reason=k.get("miss_reason", ""), log=k.get("log", ""))) + "  ")
@@ -60,6 +66,11 @@ def render(doc, lang="en"):
             if c["note_verdict"] != "holds":
                 out.append(f"| {code(c['id'])} | {esc(c['note'])} | **{esc(words.verdict(c['note_verdict']))}** "
                            f"| {esc(c.get('why', ''))} |")
+    false = numbers.literally_false(doc, index)
+    if false:
+        out += ["", f"| {esc(words['claim'])} | {w('number')} | {w('false_on')} |", "| --- | --- | --- |"]
+        out += [f"| {code(c['id'])} | {n} ({w(what)}) | "
+                + esc("; ".join(f"{kid}: {v}" for kid, v in off)) + " |" for c, n, what, off in false]
     bad = view.unexpected(doc)
     if bad:
         out += ["", f"## {words['unexpected']}", ""]

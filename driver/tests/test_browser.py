@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 from conftest import ROOT, ipcproof
-from driver import i18n
+from driver import catalog, i18n
 
 CHROMIUM = shutil.which("chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -61,12 +61,15 @@ def three_kernels(doc):
 # and one whose blocked processes are seen in other kernel functions only.
 COPIES = {"host": "host@ci-b", "debian-6.12": "debian-6.13-amd64", "debian-6.12-rt": "debian-6.12-rt@ci-c",
           "debian-6.1-arm64": "debian-6.1-arm64@ci-d", "uml": "uml-6.12"}
-BIGGER = "pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"
+BIGGER = "pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports@pipe"
 KEEPS = "fifo/unread_bytes_are_discarded_when_every_end_is_closed_and_the_file_stays"
 
 
 def twelve_kernels(doc):
+    """Seven real kernels' results (the committed reference) judged by the
+    catalog as it is now, and five more made from them."""
     doc = json.loads(json.dumps(doc))
+    doc["claims"] = [catalog.public(c) for c in catalog.load()]
     kernels = {k["id"]: k for k in doc["kernels"]}
     for old, new in COPIES.items():
         doc["kernels"].append(dict(kernels[old], id=new, **({"release": "6.13.0-1-amd64"} if "6.13" in new else {})))
@@ -246,9 +249,9 @@ def test_the_summary_counts_each_area_and_profiles_each_kernel(twelve):
     assert "debian-6.13-amd64" in summary and "1 behaviour differs: pipe_capacity=131072" in summary
     assert "2 behaviours differ: queued_after_reopen=3, reading_a_prot_write_page=killed by SIGSEGV" in summary
     gvisor = summary.split("gvisor", 1)[1].split("debian-6.1")[0]
-    assert "behaviours differ" in gvisor and "fault.si_code=BUS_ADRALN ×4" in gvisor
+    assert "behaviours differ" in gvisor and re.search(r"fault\.si_code=BUS_ADRALN ×\d+", gvisor)
     assert summary.count("behaves as most kernels do") == 8
-    assert "✓33✗1⊘0–0" in summary.split("debian-6.13-amd64")[1]  # its pipe area: one fail
+    assert re.match(r"\s*✓\d+✗1⊘0–\d+", summary.split("debian-6.13-amd64")[1])  # its pipe area: one fail
 
 
 def test_observation_differences_are_apart_and_collapsed(twelve, tmp_path):

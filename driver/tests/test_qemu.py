@@ -44,7 +44,7 @@ def test_pipe_area_runs_on_the_newest_debian_612_kernel(pipe_run):
     assert kernel["id"] == KERNEL and kernel["runner"] == "qemu", pipe_run["stderr"]
     assert kernel["status"] == "ran" and kernel["complete"]
     assert re.fullmatch(r"6\.12\.\d+\+deb12-amd64", kernel["release"])
-    assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096
+    assert kernel["machine"] == "x86_64" and kernel["page_size"] == 4096 and kernel["word_bits"] == 64
     newest = images.newest_package(qemu.SERIES[KERNEL][1])
     assert kernel["package"] == newest
     assert kernel["package_version"] in kernel["version"]  # uname -v names the Debian version
@@ -70,27 +70,67 @@ def test_every_pipe_case_has_a_status_and_matches_the_catalog(pipe_run):
     assert pipe_run["code"] == 0, pipe_run["stderr"]
 
 
-@pytest.mark.parametrize("name, release, machine", [
-    ("debian-6.1", r"6\.1\.0-\d+-amd64", "x86_64"),
-    ("debian-6.12-rt", r"6\.12\.\d+\+deb12-rt-amd64", "x86_64"),
-    ("debian-6.1-arm64", r"6\.1\.0-\d+-arm64", "aarch64"),
-], ids=["debian-6.1", "debian-6.12-rt", "debian-6.1-arm64"])
-def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, bindir, provision, tmp_path):
-    provision(name)
+def run_pipe_area(name, tmp_path):
+    """(exit code, stderr, results.json, the kernel's entry) of the pipe area on one kernel,
+    every claimed pipe case with a result."""
     code, _, stderr = ipcproof("run", "--kernels", name, "--areas", "pipe", "--no-build", "--out", tmp_path)
     doc = json.loads((tmp_path / "results.json").read_text())
     [kernel] = doc["kernels"]
     assert kernel["status"] == "ran" and kernel["complete"], stderr
-    assert re.fullmatch(release, kernel["release"]) and kernel["machine"] == machine
-    assert kernel["package"] == images.newest_package(qemu.SERIES[name][1])
-    if name.endswith("-rt"):
-        assert "PREEMPT_RT" in kernel["version"]
     statuses = {r["case"]: r["status"] for r in doc["results"]}
     claimed = [c for c in catalog.claim_of_case(catalog.load()) if c.startswith("pipe/")]
     assert sorted(statuses) == sorted(claimed)
-    assert [(r["case"], r["status"], r["message"]) for r in doc["results"]
-            if r["status"] not in results.MATCHED] == []
+    return code, stderr, doc, kernel
+
+
+def unmatched(doc):
+    return [(r["case"], r["status"], r["message"]) for r in doc["results"] if r["status"] not in results.MATCHED]
+
+
+@pytest.mark.parametrize("name, release, machine, word_bits", [
+    ("debian-6.1", r"6\.1\.0-\d+-amd64", "x86_64", 64),
+    ("debian-6.12-rt", r"6\.12\.\d+\+deb12-rt-amd64", "x86_64", 64),
+    ("debian-6.1-arm64", r"6\.1\.0-\d+-arm64", "aarch64", 64),
+    ("debian-6.12-arm64", r"6\.12\.\d+\+deb12-arm64", "aarch64", 64),
+    ("debian-6.1-i386", r"6\.1\.0-\d+-686-pae", "i686", 32),
+], ids=["debian-6.1", "debian-6.12-rt", "debian-6.1-arm64", "debian-6.12-arm64", "debian-6.1-i386"])
+def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, word_bits, bindir, provision, tmp_path):
+    provision(name)
+    code, stderr, doc, kernel = run_pipe_area(name, tmp_path)
+    assert re.fullmatch(release, kernel["release"]) and kernel["machine"] == machine
+    assert kernel["page_size"] == 4096 and kernel["word_bits"] == word_bits
+    assert kernel["package"] == images.newest_package(qemu.SERIES[name][1])
+    if name.endswith("-rt"):
+        assert "PREEMPT_RT" in kernel["version"]
+    assert unmatched(doc) == []
     assert code == 0, stderr
+
+
+# Cases that read PIPE_BUF (4096) bytes out of a full pipe and expect that to
+# free a slot: on 16 KiB pages a slot is a 16 KiB page, so the writer stays
+# blocked (the kernel is right, the case assumes PIPE_BUF == a page).  They
+# belong to the cases' owner; until they are fixed they may fail here, and
+# nothing else may.
+ASSUMING_PIPE_BUF_IS_A_PAGE = {
+    "pipe/write_to_full_pipe_blocks_until_a_read_makes_room",
+    "pipe/nonblocking_write_larger_than_pipe_buf_writes_what_fits",
+}
+
+
+def test_pipe_area_on_16_kib_pages_measures_16_pages_of_16_kib(bindir, provision, tmp_path):
+    name = "debian-6.12-arm64-16k"
+    provision(name)
+    _, stderr, doc, kernel = run_pipe_area(name, tmp_path)
+    assert re.fullmatch(r"6\.12\.\d+\+deb12-arm64-16k", kernel["release"]), stderr
+    assert kernel["machine"] == "aarch64" and kernel["page_size"] == 16384 and kernel["word_bits"] == 64
+    assert "cortex-a76" in kernel["emulator"]
+    got = {r["case"]: r for r in doc["results"]}
+    default = got["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]
+    assert default["status"] == "pass"
+    # the notes' "65536 is the real size" is false here: 16 pages of 16 KiB
+    assert default["evidence"]["pipe_capacity"] == str(16 * 16384) == default["evidence"]["f_getpipe_sz"]
+    assert got["pipe/ulimit_pipe_size_is_pipe_buf_not_the_capacity"]["evidence"]["pc_pipe_buf"] == "4096"
+    assert {case for case, _, _ in unmatched(doc)} <= ASSUMING_PIPE_BUF_IS_A_PAGE, unmatched(doc)
 
 
 def test_a_second_run_reuses_the_cached_kernel_and_initramfs(pipe_run, tmp_path):
