@@ -132,13 +132,11 @@ def cmd_claims(args):
 
 
 def cmd_kernels(args):
-    for name, kernel in kernels.known().items():
-        ok, why = kernel.ready()
-        print(f"{name:16} {'ready' if ok else 'not ready':10} {why}")
-    for module in kernels.kinds():
-        if hasattr(module, "NAME_HELP"):
-            ok, why = module.ready()
-            print(f"{module.NAME_HELP:16} {'ready' if ok else 'not ready':10} {why}")
+    rows = [(name, *kernel.ready()) for name, kernel in kernels.known().items()]
+    rows += [(m.NAME_HELP, *m.ready()) for m in kernels.kinds() if hasattr(m, "NAME_HELP")]
+    width = max(len(name) for name, _, _ in rows)
+    for name, ok, why in rows:
+        print(f"{name:{width}} {'ready' if ok else 'not ready':10} {why}")
     return 0
 
 
