@@ -2,6 +2,9 @@
 #include "ipcproof.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 CASE(pipe, setpipe_sz_rounds_0_and_1_up_to_a_page_and_refuses_negative_and_non_pipes,
      "pipe.setpipe-sz.rounds-small-sizes-up-to-a-page")
@@ -32,56 +35,109 @@ static long read_long(const char *path)
 	return v;
 }
 
-/* Whether CAP_SYS_RESOURCE (bit 24) is in this process's effective set:
- * being root is not enough (a container may drop it). */
+static struct __user_cap_data_struct caps[2];
+static struct __user_cap_header_struct cap_header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+/* Whether CAP_SYS_RESOURCE is in this process's effective set: being
+ * root is not enough (a container may drop it). */
 static bool has_cap_sys_resource(void)
 {
-	char line[256];
-	unsigned long long eff = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		hx_broken("cannot read /proc/self/status");
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return eff & (1ULL << 24);
+	SAFE(syscall(SYS_capget, &cap_header, caps));
+	return caps[0].effective & (1u << CAP_SYS_RESOURCE);
 }
 
-/* Each caller tries pipe-max-size and the next size up; exit status
- * 0 when max is granted and max+1 goes as the capability says. */
-static void try_sizes(long max, bool privileged)
+/* F_SETPIPE_SZ to pipe-max-size, then to one byte more: the first must be
+ * granted; the second's outcome is returned (0 granted, else the errno). */
+static int above_max(long max)
 {
 	int p[2];
 	CHILD_EXPECT(pipe(p) == 0, "pipe: %s", hx_errno_name(errno));
 	long at_max = fcntl(p[1], F_SETPIPE_SZ, max);
 	CHILD_EXPECT(at_max >= max, "F_SETPIPE_SZ(pipe-max-size %ld): %s", max, hx_errno_name(errno));
 	long above = fcntl(p[1], F_SETPIPE_SZ, max + 1);
-	int e = errno;
-	hx_evidence(getuid() ? "above_max_unprivileged" : "above_max_here", "%s", above >= 0 ? "granted" : hx_errno_name(e));
-	if (privileged)
-		CHILD_EXPECT(above > max, "with CAP_SYS_RESOURCE: %s", hx_errno_name(e));
-	else
-		CHILD_EXPECT(above == -1 && e == EPERM, "without CAP_SYS_RESOURCE: %ld (%s)", above, hx_errno_name(e));
+	int e = above >= 0 ? 0 : errno;
 	close(p[0]);
 	close(p[1]);
+	return e;
 }
 
-CASE(pipe, setpipe_sz_above_pipe_max_size_needs_cap_sys_resource_not_root, "pipe.setpipe-sz.above-max-needs-cap-sys-resource",
-     NEEDS("root"))
+CASE(pipe, setpipe_sz_above_pipe_max_size_is_eperm_without_cap_sys_resource_root_or_not,
+     "pipe.setpipe-sz.above-max-needs-cap-sys-resource", NEEDS("root"))
 {
 	long max = read_long("/proc/sys/fs/pipe-max-size");
-	bool cap = has_cap_sys_resource();
 	hx_evidence("pipe_max_size", "%ld", max);
-	hx_evidence("cap_sys_resource", "%d", cap);
-	pid_t here, nobody;
+	pid_t root, nobody;
 
-	IN_CHILD(here) try_sizes(max, cap);
+	IN_CHILD(root) {
+		if (has_cap_sys_resource()) {
+			caps[0].effective &= ~(1u << CAP_SYS_RESOURCE);
+			CHILD_EXPECT(syscall(SYS_capset, &cap_header, caps) == 0, "capset: %s", hx_errno_name(errno));
+		}
+		int e = above_max(max);
+		hx_evidence("root_without_cap", "%s", e ? hx_errno_name(e) : "granted");
+		CHILD_EXPECT(e == EPERM, "root without CAP_SYS_RESOURCE: %s", e ? hx_errno_name(e) : "granted");
+	}
 	IN_CHILD(nobody) {
 		CHILD_EXPECT(setgid(65534) == 0 && setuid(65534) == 0, "dropping to 65534: %s", hx_errno_name(errno));
-		try_sizes(max, false);
+		int e = above_max(max);
+		hx_evidence("uid_65534", "%s", e ? hx_errno_name(e) : "granted");
+		CHILD_EXPECT(e == EPERM, "uid 65534: %s", e ? hx_errno_name(e) : "granted");
 	}
 
-	EXPECT_EXITS(here, 0);
+	EXPECT_EXITS(root, 0);
 	EXPECT_EXITS(nobody, 0);
+}
+
+CASE(pipe, setpipe_sz_above_pipe_max_size_succeeds_with_cap_sys_resource,
+     "pipe.setpipe-sz.above-max-needs-cap-sys-resource", NEEDS("root"))
+{
+	if (!has_cap_sys_resource())
+		cr_skip_test("needs CAP_SYS_RESOURCE in the effective set: this root lacks it");
+	long max = read_long("/proc/sys/fs/pipe-max-size");
+	pid_t child;
+
+	IN_CHILD(child) {
+		int e = above_max(max);
+		hx_evidence("with_cap", "%s", e ? hx_errno_name(e) : "granted");
+		CHILD_EXPECT(e == 0, "with CAP_SYS_RESOURCE: %s", hx_errno_name(e));
+	}
+
+	EXPECT_EXITS(child, 0);
+}
+
+/* uid 65534 here is a user with (normally) no pipes of its own; the count
+ * at which pipes shrink is the soft limit divided by the default size,
+ * less whatever that user holds elsewhere, so only the shrinking is
+ * asserted, not where it starts. */
+#define MANY_PIPES 1200
+CASE(pipe, pipes_past_the_users_soft_page_limit_get_two_pages_and_cannot_grow,
+     "pipe.user-pages.soft-limit-shrinks-new-pipes", NEEDS("root /proc/sys/fs/pipe-user-pages-soft"))
+{
+	long soft = read_long("/proc/sys/fs/pipe-user-pages-soft");
+	if (soft <= 0 || soft / 16 >= MANY_PIPES)
+		cr_skip_test("pipe-user-pages-soft is %ld: no limit within %d pipes", soft, MANY_PIPES);
+	hx_evidence("soft_limit_pages", "%ld", soft);
+	pid_t child;
+	IN_CHILD(child) {
+		struct rlimit lim = { 2 * MANY_PIPES + 64, 2 * MANY_PIPES + 64 };
+		CHILD_EXPECT(setrlimit(RLIMIT_NOFILE, &lim) == 0, "setrlimit: %s", hx_errno_name(errno));
+		CHILD_EXPECT(setgid(65534) == 0 && setuid(65534) == 0, "dropping to 65534: %s", hx_errno_name(errno));
+		int p[2], first_small = -1;
+		long small = 0;
+		for (int i = 0; i < MANY_PIPES && first_small < 0; i++) {
+			CHILD_EXPECT(pipe(p) == 0, "pipe #%d: %s", i, hx_errno_name(errno));
+			long size = fcntl(p[1], F_GETPIPE_SZ);
+			if (size < 16 * hx_page_size()) {
+				first_small = i;
+				small = size;
+			}
+		}
+		CHILD_EXPECT(first_small > 0, "%d pipes of a user, none shrank", MANY_PIPES);
+		long grow = fcntl(p[1], F_SETPIPE_SZ, 16 * hx_page_size());
+		hx_evidence("small_pipe_bytes", "%ld", small);
+		hx_evidence("grow_small_pipe", "%s", grow < 0 ? hx_errno_name(errno) : "granted");
+		CHILD_EXPECT(small == 2 * hx_page_size(), "the pipe past the limit holds %ld bytes", small);
+		CHILD_EXPECT(grow == -1 && errno == EPERM, "growing it: %ld (%s)", grow, hx_errno_name(errno));
+	}
+	EXPECT_EXITS(child, 0);
 }
