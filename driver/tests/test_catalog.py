@@ -148,3 +148,12 @@ def test_an_id_in_both_catalog_files_is_a_problem(tmp_path, claims):
     found = catalog.problems(catalog.load(beyond=tmp_path / "beyond.toml"))
     assert f"{claims[0]['id']}: id used twice" in found
     assert beyond["id"] not in " ".join(found)
+
+
+def test_claims_lists_the_beyond_claims_with_their_source():
+    from conftest import ipcproof
+    code, out, err = ipcproof("claims", "--area", "fifo")
+    assert code == 0, err
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines()}
+    assert rows["fifo.nonblock.write-eagain-when-full"] == "man"
+    assert rows["fifo.open.read-side"] in catalog.VERDICTS
