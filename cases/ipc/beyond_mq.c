@@ -1,6 +1,7 @@
 /* POSIX message queues and shared memory objects (mq_overview(7),
  * mq_send(3), mq_unlink(3), shm_overview(7), shm_open(3)). */
 #include "ipcproof.h"
+#include "../beyond_caps.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -89,4 +90,55 @@ CASE(ipc, posix_shm_object_outlives_its_creator_and_unlink_removes_only_the_name
 	cr_assert_str_eq(got, "kept", "the kept descriptor reads '%s' after the unlink", got);
 	EXPECT_FAILS_WITH(shm_open("/ipcproof/inner", O_CREAT | O_RDWR, 0600), EINVAL);
 	close(fd);
+}
+
+static long msg_max(void)
+{
+	long v = -1;
+	FILE *f = fopen("/proc/sys/fs/mqueue/msg_max", "r");
+	if (!f || fscanf(f, "%ld", &v) != 1)
+		hx_broken("cannot read /proc/sys/fs/mqueue/msg_max");
+	fclose(f);
+	return v;
+}
+
+/* mq_open of a queue one message longer than msg_max: 0, or the errno. */
+static int open_above_msg_max(const char *name)
+{
+	struct mq_attr attr = { .mq_maxmsg = msg_max() + 1, .mq_msgsize = 16 };
+	mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+	if (q == (mqd_t)-1)
+		return errno;
+	mq_close(q);
+	mq_unlink(name);
+	return 0;
+}
+
+CASE(ipc, mq_open_above_msg_max_is_einval_without_cap_sys_resource_root_or_not, "ipc.mq.limits-need-cap-sys-resource",
+     NEEDS("root /proc/sys/fs/mqueue/msg_max"))
+{
+	const char *name = own_name("big");
+	hx_evidence("msg_max", "%ld", msg_max());
+	pid_t root;
+
+	IN_CHILD(root) {
+		drop_effective_cap(CAP_SYS_RESOURCE);
+		int e = open_above_msg_max(name);
+		hx_evidence("root_without_cap", "%s", e ? hx_errno_name(e) : "opened");
+		CHILD_EXPECT(e == EINVAL, "mq_maxmsg msg_max+1 without CAP_SYS_RESOURCE: %s", e ? hx_errno_name(e) : "opened");
+	}
+
+	EXPECT_EXITS(root, 0);
+}
+
+CASE(ipc, mq_open_above_msg_max_succeeds_with_cap_sys_resource, "ipc.mq.limits-need-cap-sys-resource",
+     NEEDS("root /proc/sys/fs/mqueue/msg_max"))
+{
+	if (!has_effective_cap(CAP_SYS_RESOURCE))
+		cr_skip_test("needs CAP_SYS_RESOURCE in the effective set: this root lacks it");
+
+	int e = open_above_msg_max(own_name("big"));
+
+	hx_evidence("with_cap", "%s", e ? hx_errno_name(e) : "opened");
+	cr_assert_eq(e, 0, "mq_maxmsg msg_max+1 with CAP_SYS_RESOURCE: %s", hx_errno_name(e));
 }

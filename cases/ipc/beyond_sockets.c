@@ -1,9 +1,12 @@
 /* Local sockets beyond the notes' "stable" (unix(7), send(2), recv(2)):
  * datagram and seqpacket peers that closed, what FIONREAD counts, peeking
- * and truncation, and the credentials the kernel vouches for. */
+ * and truncation, the credentials the kernel vouches for, and what binds
+ * and connects to a name. */
 #include "ipcproof.h"
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <linux/sockios.h>
@@ -324,7 +327,9 @@ CASE(ipc, scm_rights_into_a_short_control_buffer_sets_msg_ctrunc_and_closes_the_
 	struct iovec riov = { &b, 1 };
 	struct msghdr rmsg = { .msg_iov = &riov, .msg_iovlen = 1, .msg_control = in.buf,
 			       .msg_controllen = CMSG_LEN(sizeof(int)) };	/* room for one, not two */
-	int first = lowest_free();
+	/* The two numbers the kernel would install two descriptors at. */
+	int first = (int)SAFE(dup(0)), second = lowest_free();
+	close(first);
 
 	SAFE(recvmsg(sv[1], &rmsg, 0));
 
@@ -332,17 +337,117 @@ CASE(ipc, scm_rights_into_a_short_control_buffer_sets_msg_ctrunc_and_closes_the_
 	int got = rc ? (int)((rc->cmsg_len - CMSG_LEN(0)) / sizeof(int)) : 0, installed = -1;
 	if (got)
 		memcpy(&installed, CMSG_DATA(rc), sizeof installed);
-	/* Had the second been installed, it would hold the next free number. */
-	int next = lowest_free();
+	bool second_open = fcntl(second, F_GETFD) != -1;
 	hx_evidence("msg_ctrunc", "%d", !!(rmsg.msg_flags & MSG_CTRUNC));
 	hx_evidence("fds_in_message", "%d", got);
-	hx_evidence("second_installed", "%s", next == first + 1 ? "no" : "yes");
+	hx_evidence("second_installed", "%s", second_open ? "yes" : "no");
 	cr_assert(rmsg.msg_flags & MSG_CTRUNC, "no MSG_CTRUNC (flags %#x)", rmsg.msg_flags);
 	cr_assert(got == 1 && installed == first, "%d descriptors in the message, the first %d (lowest free %d)", got,
 		  installed, first);
-	cr_assert_eq(next, first + 1, "descriptor %d is taken: the excess one was installed", first + 1);
+	cr_assert(!second_open, "descriptor %d is open: the excess one was installed", second);
 	close(installed);
 	close(fds[0]);
 	close(fds[1]);
 	close_pair(sv);
+}
+
+static socklen_t abstract(struct sockaddr_un *sa, const char *name)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	snprintf(sa->sun_path + 1, sizeof sa->sun_path - 1, "ipcproof-%d-%s", (int)getpid(), name);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa->sun_path + 1));
+}
+
+static const char *bind_result(int fd, const struct sockaddr_un *sa, socklen_t len)
+{
+	return bind(fd, (const struct sockaddr *)sa, len) == 0 ? "ok" : hx_errno_name(errno);
+}
+
+CASE(ipc, abstract_name_is_free_once_its_socket_closes_and_a_path_stays_taken_until_unlinked,
+     "ipc.socket.abstract-names-and-stale-paths")
+{
+	struct sockaddr_un sa;
+	socklen_t len = abstract(&sa, "abstract");
+	int a = (int)SAFE(socket(AF_UNIX, SOCK_STREAM, 0)), b = (int)SAFE(socket(AF_UNIX, SOCK_STREAM, 0));
+	SAFE(bind(a, (struct sockaddr *)&sa, len));
+
+	const char *while_open = bind_result(b, &sa, len);
+	close(a);
+	const char *after_close = bind_result(b, &sa, len);
+
+	hx_evidence("abstract", "while_open=%s,after_close=%s", while_open, after_close);
+	cr_assert_str_eq(while_open, "EADDRINUSE");
+	cr_assert_str_eq(after_close, "ok", "the abstract name is still taken after its socket closed");
+	close(b);
+	/* Relative paths in the private directory: its absolute path may be
+	 * longer than sun_path holds. */
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", hx_path("sock"));
+	*strrchr(dir, '/') = '\0';
+	int plain = (int)SAFE(open(hx_path("plain"), O_CREAT | O_RDWR, 0600));
+	close(plain);
+	pid_t child;
+	IN_CHILD(child) {
+		struct sockaddr_un path, file;
+		CHILD_EXPECT(chdir(dir) == 0, "chdir: %s", hx_errno_name(errno));
+		socklen_t plen = address(&path, "sock"), flen = address(&file, "plain");
+		int s = socket(AF_UNIX, SOCK_STREAM, 0), again = socket(AF_UNIX, SOCK_STREAM, 0);
+		int c1 = socket(AF_UNIX, SOCK_STREAM, 0), c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+		CHILD_EXPECT(bind(s, (struct sockaddr *)&path, plen) == 0, "bind: %s", hx_errno_name(errno));
+		close(s);
+		const char *rebind = bind_result(again, &path, plen);
+		const char *conn = connect(c1, (struct sockaddr *)&path, plen) ? hx_errno_name(errno) : "ok";
+		const char *to_file = connect(c2, (struct sockaddr *)&file, flen) ? hx_errno_name(errno) : "ok";
+		unlink("sock");
+		const char *after_unlink = bind_result(again, &path, plen);
+		hx_evidence("pathname", "rebind=%s,connect=%s,connect_to_a_file=%s,bind_after_unlink=%s", rebind, conn,
+			    to_file, after_unlink);
+		CHILD_EXPECT(!strcmp(rebind, "EADDRINUSE") && !strcmp(conn, "ECONNREFUSED") &&
+				     !strcmp(to_file, "ECONNREFUSED") && !strcmp(after_unlink, "ok"),
+			     "rebind %s, connect %s, connect to a file %s, bind after unlink %s", rebind, conn, to_file,
+			     after_unlink);
+	}
+	EXPECT_EXITS(child, 0);
+}
+
+/* The socket file sits in a 0755 directory of the case's own, reached by
+ * the unprivileged child through a descriptor it inherits (the private
+ * directory above it is 0700). */
+CASE(ipc, connect_to_a_socket_file_needs_write_permission_on_it, "ipc.socket.connect-needs-write-permission-on-the-socket-file",
+     NEEDS("root"))
+{
+	SAFE(mkdir(hx_path("pub"), 0755));
+	int dirfd = (int)SAFE(open(hx_path("pub"), O_PATH | O_DIRECTORY));
+	char via[64];
+	snprintf(via, sizeof via, "/proc/self/fd/%d/sock", dirfd);
+	struct sockaddr_un sa;
+	socklen_t len = address(&sa, via);
+	int server = (int)SAFE(socket(AF_UNIX, SOCK_STREAM, 0));
+	mode_t old = umask(022);
+	SAFE(bind(server, (struct sockaddr *)&sa, len));
+	umask(old);
+	SAFE(listen(server, 2));
+	pid_t child;
+	IN_CHILD(child) {
+		CHILD_EXPECT(setgid(65534) == 0 && setuid(65534) == 0, "dropping to 65534: %s", hx_errno_name(errno));
+		int c = socket(AF_UNIX, SOCK_STREAM, 0);
+		int r = connect(c, (struct sockaddr *)&sa, len);
+		hx_evidence("mode_0755", "%s", r ? hx_errno_name(errno) : "connected");
+		CHILD_EXPECT(r == -1 && errno == EACCES, "connect to a 0755 socket: %s", r ? hx_errno_name(errno) : "connected");
+		hx_checkpoint_wake(0);
+		hx_checkpoint_wait(1);
+		r = connect(c, (struct sockaddr *)&sa, len);
+		hx_evidence("mode_0777", "%s", r ? hx_errno_name(errno) : "connected");
+		CHILD_EXPECT(r == 0, "connect to a 0777 socket: %s", hx_errno_name(errno));
+	}
+	if (!hx_checkpoint_try_wait(0, hx_bound_s()))
+		EXPECT_EXITS(child, 0);	/* says why the child stopped short */
+
+	SAFE(chmod(hx_path("pub/sock"), 0777));
+	hx_checkpoint_wake(1);
+
+	EXPECT_EXITS(child, 0);
+	close(server);
+	close(dirfd);
 }

@@ -1,10 +1,9 @@
 /* F_SETPIPE_SZ (fcntl(2)) and /proc/sys/fs/pipe-max-size (pipe(7)). */
 #include "ipcproof.h"
+#include "../beyond_caps.h"
 
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 
 CASE(pipe, setpipe_sz_rounds_0_and_1_up_to_a_page_and_refuses_negative_and_non_pipes,
      "pipe.setpipe-sz.rounds-small-sizes-up-to-a-page")
@@ -35,17 +34,6 @@ static long read_long(const char *path)
 	return v;
 }
 
-static struct __user_cap_data_struct caps[2];
-static struct __user_cap_header_struct cap_header = { _LINUX_CAPABILITY_VERSION_3, 0 };
-
-/* Whether CAP_SYS_RESOURCE is in this process's effective set: being
- * root is not enough (a container may drop it). */
-static bool has_cap_sys_resource(void)
-{
-	SAFE(syscall(SYS_capget, &cap_header, caps));
-	return caps[0].effective & (1u << CAP_SYS_RESOURCE);
-}
-
 /* F_SETPIPE_SZ to pipe-max-size, then to one byte more: the first must be
  * granted; the second's outcome is returned (0 granted, else the errno). */
 static int above_max(long max)
@@ -69,10 +57,7 @@ CASE(pipe, setpipe_sz_above_pipe_max_size_is_eperm_without_cap_sys_resource_root
 	pid_t root, nobody;
 
 	IN_CHILD(root) {
-		if (has_cap_sys_resource()) {
-			caps[0].effective &= ~(1u << CAP_SYS_RESOURCE);
-			CHILD_EXPECT(syscall(SYS_capset, &cap_header, caps) == 0, "capset: %s", hx_errno_name(errno));
-		}
+		drop_effective_cap(CAP_SYS_RESOURCE);
 		int e = above_max(max);
 		hx_evidence("root_without_cap", "%s", e ? hx_errno_name(e) : "granted");
 		CHILD_EXPECT(e == EPERM, "root without CAP_SYS_RESOURCE: %s", e ? hx_errno_name(e) : "granted");
@@ -91,7 +76,7 @@ CASE(pipe, setpipe_sz_above_pipe_max_size_is_eperm_without_cap_sys_resource_root
 CASE(pipe, setpipe_sz_above_pipe_max_size_succeeds_with_cap_sys_resource,
      "pipe.setpipe-sz.above-max-needs-cap-sys-resource", NEEDS("root"))
 {
-	if (!has_cap_sys_resource())
+	if (!has_effective_cap(CAP_SYS_RESOURCE))
 		cr_skip_test("needs CAP_SYS_RESOURCE in the effective set: this root lacks it");
 	long max = read_long("/proc/sys/fs/pipe-max-size");
 	pid_t child;
