@@ -1,4 +1,6 @@
-"""The claims catalog (cases/claims.toml): loading and checking it.
+"""The claims catalog (cases/claims.toml, the notes' claims, and
+cases/beyond.toml, claims from the man pages beyond the notes' sentences):
+loading and checking it.
 
 The catalog keeps the prose; which cases check a claim is written once, in
 the C code (`CASE(area, name, "claim.id")`), and derived here from the
@@ -14,12 +16,17 @@ from .errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "cases" / "claims.toml"
+BEYOND = ROOT / "cases" / "beyond.toml"
 NOTES = ROOT / "cases" / "notes" / "ipc-notes.md"
 SOURCES = ROOT / "cases"
 
 VERDICTS = ("holds", "refined", "refuted")
 AREAS = ("pipe", "fifo", "mmap", "ipc")
 REQUIRED = ("id", "area", "note", "statement", "truth", "note_verdict", "refs", "cases")
+# A claim beyond the notes has no note to judge: it says where it comes from.
+BEYOND_SOURCES = ("man",)
+BEYOND_REQUIRED = ("id", "area", "source", "statement", "truth", "refs", "cases")
+BEYOND_FORBIDDEN = ("note", "note_verdict", "why")
 FRAGMENT_SEPARATOR = " … "
 # CASE(area, name, "claim") or CASE_F(area, name, "claim", fixture, variant, ...):
 # one case, or one case per variant named name@variant.
@@ -52,18 +59,23 @@ def case_sources(root=SOURCES):
     return found
 
 
-def load(path=CATALOG, sources=None):
-    """The claims, in catalog order, each with the cases that name it (from
-    sources, default: the area sources); UserError when the file is
-    unreadable."""
+def read_toml(path):
+    """The [[claim]] tables of one catalog file; UserError when unreadable."""
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f).get("claim", [])
     except OSError as e:
         raise UserError(f"cannot read the catalog {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"the catalog {path} is not valid TOML: {e}") from None
-    claims = data.get("claim", [])
+
+
+def load(path=CATALOG, sources=None, beyond=BEYOND):
+    """The claims, in catalog order (the notes' own, then those beyond
+    them; beyond=None: the notes' only), each with the cases that name it
+    (from sources, default: the area sources); UserError when a file is
+    unreadable."""
+    claims = read_toml(path) + (read_toml(beyond) if beyond is not None else [])
     cases = {}
     for c in case_sources() if sources is None else sources:
         cases.setdefault(c["claim"], []).append(c["case"])
@@ -74,6 +86,11 @@ def load(path=CATALOG, sources=None):
     return claims
 
 
+def is_beyond(claim):
+    """A claim beyond the notes' sentences (it has a source, not a note)."""
+    return "source" in claim and bool(claim["source"])
+
+
 def problems(claims, notes_text=None, sources=None):
     """Everything wrong with the catalog and the cases' claims, as
     sentences; sources: the cases (default: the area sources)."""
@@ -81,9 +98,15 @@ def problems(claims, notes_text=None, sources=None):
     seen_ids, seen_cases = set(), {}
     for i, claim in enumerate(claims):
         cid = claim.get("id", f"#{i + 1}")
-        for field in REQUIRED:
+        beyond = is_beyond(claim)
+        for field in BEYOND_REQUIRED if beyond else REQUIRED:
             if not claim.get(field):
                 found.append(f"{cid}: no {field}")
+        if beyond:
+            if claim["source"] not in BEYOND_SOURCES:
+                found.append(f"{cid}: source {claim['source']!r} is not one of {BEYOND_SOURCES}")
+            found += [f"{cid}: a claim beyond the notes has no {field} (there is no note to judge)"
+                      for field in BEYOND_FORBIDDEN if field in claim]
         if cid in seen_ids:
             found.append(f"{cid}: id used twice")
         seen_ids.add(cid)
@@ -94,7 +117,9 @@ def problems(claims, notes_text=None, sources=None):
         if "cases_in_toml" in claim:
             found.append(f"{cid}: a cases list in claims.toml (the cases name their claim in the C code)")
         verdict = claim.get("note_verdict")
-        if verdict not in VERDICTS:
+        if beyond:
+            pass
+        elif verdict not in VERDICTS:
             found.append(f"{cid}: note_verdict {verdict!r} is not one of {VERDICTS}")
         elif verdict != "holds" and not claim.get("why"):
             found.append(f"{cid}: a {verdict} verdict needs a why")
@@ -104,7 +129,7 @@ def problems(claims, notes_text=None, sources=None):
             seen_cases[case] = cid
             if not case.startswith(claim.get("area", "") + "/"):
                 found.append(f"{cid}: case {case} is not in area {claim.get('area')}")
-        if notes_text is not None:
+        if notes_text is not None and not beyond:
             for fragment in claim.get("note", "").split(FRAGMENT_SEPARATOR):
                 if fragment.strip() not in notes_text:
                     found.append(f"{cid}: note words not in the notes: {fragment.strip()!r}")
@@ -136,6 +161,10 @@ def claim_of_case(claims):
 
 
 def public(claim):
-    """A claim as results.json carries it."""
+    """A claim as results.json carries it; one beyond the notes has an
+    empty note and note_verdict, and its source."""
     keys = ("id", "area", "note", "statement", "truth", "note_verdict", "why", "refs", "cases")
-    return {k: claim.get(k, "") for k in keys}
+    out = {k: claim.get(k, "") for k in keys}
+    if is_beyond(claim):
+        out["source"] = claim["source"]
+    return out

@@ -127,7 +127,8 @@ def cmd_claims(args):
         return 0
     for c in catalog.load():
         if not args.area or c["area"] == args.area:
-            print(f"{c['id']:48} {c['note_verdict']:8} {', '.join(c['cases'])}")
+            # a claim beyond the notes has no verdict: its source stands there
+            print(f"{c['id']:48} {c.get('note_verdict') or c.get('source', ''):8} {', '.join(c['cases'])}")
     return 0
 
 

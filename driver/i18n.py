@@ -1,6 +1,7 @@
 """The report pages in English or in the notes' language: the words of the
 pages themselves, and the catalog's statement, truth and why in Chinese
-(cases/claims.zh.toml, keyed by claim id)."""
+(cases/claims.zh.toml and, for the claims beyond the notes,
+cases/beyond.zh.toml, keyed by claim id)."""
 import json
 import tomllib
 
@@ -9,6 +10,7 @@ from .errors import UserError
 
 LANGS = ("en", "zh")
 ZH_CATALOG = catalog.ROOT / "cases" / "claims.zh.toml"
+ZH_BEYOND = catalog.ROOT / "cases" / "beyond.zh.toml"
 TRANSLATED = ("statement", "truth", "why")
 
 # key: (English, Chinese).  Placeholders are str.format fields.
@@ -77,6 +79,10 @@ WORDS = {
     "only_new": ("only in the new results", "只在新结果中"),
     "status_word": ("status", "状态"),
     "refs": ("References", "参考"),
+    "beyond": ("Beyond the notes", "笔记之外"),
+    "beyond_intro": ("{n} claims the notes never make, from the man pages: documented limits and error paths of the mechanisms the notes name. They judge no note; each is checked like the rest.",
+                     "笔记从未提出、来自手册页的 {n} 条论断：笔记所提到机制的文档化限制和错误路径。它们不评判笔记，但和其他论断一样逐条检验。"),
+    "source": ("source", "来源"),
     "changed_from": ("{old} → {new}", "{old} → {new}"),
 }
 
@@ -111,8 +117,7 @@ class Words:
         return VERDICT.get(verdict, verdict) if self.zh else verdict
 
 
-def load_zh(path=ZH_CATALOG):
-    """{claim id: {statement, truth, why}} in Chinese."""
+def read_zh(path):
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
@@ -120,6 +125,19 @@ def load_zh(path=ZH_CATALOG):
         raise UserError(f"cannot read the Chinese catalog {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"the Chinese catalog {path} is not valid TOML: {e}") from None
+
+
+def load_zh(path=ZH_CATALOG, beyond=ZH_BEYOND):
+    """{claim id: {statement, truth, why}} in Chinese, the notes' claims
+    and those beyond them (beyond=None: the notes' only)."""
+    zh = read_zh(path)
+    if beyond is not None:
+        extra = read_zh(beyond)
+        twice = sorted(extra.keys() & zh.keys())
+        if twice:
+            raise UserError(f"claims in both {path.name} and {beyond.name}: {', '.join(twice)}")
+        zh.update(extra)
+    return zh
 
 
 def problems(claims, zh):

@@ -5,7 +5,7 @@ the evidence a click away (<details>)."""
 import json
 from html import escape
 
-from .. import i18n, view
+from .. import catalog, i18n, view
 from . import numbers
 
 STYLE = """
@@ -165,7 +165,8 @@ def wrong_section(doc, words):
         out += [f'<tr><td><a href="#{h(c["id"])}"><code>{h(c["id"])}</code></a></td>'
                 f'<td lang="zh">{h(c["note"])}</td>'
                 f'<td class="{h(c["note_verdict"])}">{h(words.verdict(c["note_verdict"]))}</td>'
-                f'<td>{h(c.get("why", ""))}</td></tr>' for c in claims if c["note_verdict"] != "holds"]
+                f'<td>{h(c.get("why", ""))}</td></tr>' for c in claims
+                if c["note_verdict"] != "holds" and not catalog.is_beyond(c)]
     out.append("</table>")
     false = numbers.literally_false(doc, view.result_index(doc))
     if false:
@@ -236,10 +237,11 @@ def claim_rows(claim, kernels, index, words):
         if i == 0:
             how_off = (f'<div class="why">{h(words.label("note_off"))}{h(claim["why"])}</div>'
                        if claim.get("why") else "")
-            head = (f'<td rowspan="{len(claim["cases"])}" id="{h(claim["id"])}">'
-                    f'<code>{h(claim["id"])}</code> '
+            said = (f'<div class="statement">{h(claim["statement"])}</div>' if catalog.is_beyond(claim) else
                     f'<span class="{h(claim["note_verdict"])}">{h(words.verdict(claim["note_verdict"]))}</span>'
-                    f'<div class="note" lang="zh">{h(claim["note"])}</div>'
+                    f'<div class="note" lang="zh">{h(claim["note"])}</div>')
+            head = (f'<td rowspan="{len(claim["cases"])}" id="{h(claim["id"])}">'
+                    f'<code>{h(claim["id"])}</code> {said}'
                     f'<div class="truth">{h(words.label("linux"))}{h(claim["truth"])}</div>{how_off}'
                     f'<div class="refs">{h(", ".join(claim.get("refs", [])))}</div></td>')
         odd = view.odd_kernels(diffs[case])
@@ -258,11 +260,14 @@ def render(doc, lang="en"):
     kernels = doc["kernels"]
     index = view.result_index(doc)
     counts, verdicts = view.counts(doc), view.verdict_counts(doc)
-    areas = view.areas(doc)
+    areas = [(a, [c for c in claims if not catalog.is_beyond(c)]) for a, claims in view.areas(doc)]
+    beyond = [c for _, claims in view.areas(doc) for c in claims if catalog.is_beyond(c)]
+    areas = [(a, claims) for a, claims in areas if claims]
     body = [f"<h1>{h(words['title'])}</h1>",
             "<nav>" + "".join(f'<a href="#{a}">{h(t)}</a>' for a, t in (
                 ("summary", words["summary"]), ("divergences", words["disagree"]), ("wrong", words["wrong"])))
             + "".join(f'<a href="#area-{h(a)}">{h(a)}</a>' for a, _ in areas)
+            + (f'<a href="#beyond">{h(words["beyond"])}</a>' if beyond else "")
             + f'<a href="notes.html">{h(words["notes_page"])}</a></nav>',
             f"<p>{h(words('generated', when=doc.get('generated', '?')))} {h(words('claims_n', n=len(doc['claims'])))}, "
             f"{h(words('results_n', n=len(doc['results'])))}: "
@@ -285,6 +290,11 @@ def render(doc, lang="en"):
         body.append(f'<section id="area-{h(area)}"><h2>{h(area)}</h2>')
         body.append(f'<table class="matrix">{cols}<tr><th>{h(words["claim"])}</th><th>{h(words["case"])}</th>{header}</tr>')
         body += [claim_rows(c, kernels, index, words) for c in claims]
+        body.append("</table></section>")
+    if beyond:
+        body.append(f'<section id="beyond"><h2>{h(words["beyond"])}</h2><p>{h(words("beyond_intro", n=len(beyond)))}</p>')
+        body.append(f'<table class="matrix">{cols}<tr><th>{h(words["claim"])}</th><th>{h(words["case"])}</th>{header}</tr>')
+        body += [claim_rows(c, kernels, index, words) for c in beyond]
         body.append("</table></section>")
     orphans = view.orphans(doc)
     if orphans:

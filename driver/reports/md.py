@@ -1,5 +1,5 @@
 """report.md: the conformance report as Markdown (job summaries, reviews)."""
-from .. import i18n, relpaths, view
+from .. import catalog, i18n, relpaths, view
 from . import numbers
 
 
@@ -17,6 +17,45 @@ def code(text):
     """A code span: markup is inert inside it, but a backtick would end it
     and a bar would end a table cell."""
     return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
+def case_table(c, kernels, index, words):
+    """A claim's cases, a row each, a column per kernel."""
+    out = ["", "| case | " + " | ".join(esc(k["id"]) for k in kernels) + " |",
+           "| --- |" + " --- |" * len(kernels)]
+    for case in c["cases"]:
+        cells = []
+        for k in kernels:
+            r = index.get((case, k["id"]))
+            if r is None:
+                cells.append("miss")
+                continue
+            cell = f"**{esc(words.status(r['status']))}**"
+            if r.get("evidence"):
+                cell += f" · {esc(view.evidence_text(r))}"
+            if r.get("divergence"):
+                cell += f" · {esc(words['declared'])}: {esc(r['divergence'])}"
+            if r["status"] not in ("pass", "skip") and r.get("message"):
+                cell += f" · {esc(r['message'])}"
+            cells.append(cell)
+        out.append(f"| {code(case)} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+def beyond_section(doc, kernels, index, words):
+    """The claims from the man pages, apart from the notes' own."""
+    claims = [c for _, area in view.areas(doc) for c in area if catalog.is_beyond(c)]
+    if not claims:
+        return []
+    out = ["", f"## {words['beyond']}", "", esc(words("beyond_intro", n=len(claims))), ""]
+    for c in claims:
+        out += [f"### {code(c['id'])}", "",
+                f"**{esc(words['statement'])}:** {esc(c['statement'])}  ",
+                f"**{esc(words['linux'])}:** {esc(c['truth'])}  ",
+                f"**{esc(words['source'])}:** {esc(c['source'])} · **{esc(words['refs'])}:** {esc(', '.join(c.get('refs', [])))}"]
+        out += case_table(c, kernels, index, words)
+    return out
 
 
 def render(doc, lang="en"):
@@ -63,7 +102,7 @@ def render(doc, lang="en"):
             f"| {words['claim']} | {words['note_says']} | {words['verdict']} | {words['how_off']} |", "| --- | --- | --- | --- |"]
     for area, claims in view.areas(doc):
         for c in claims:
-            if c["note_verdict"] != "holds":
+            if c["note_verdict"] != "holds" and not catalog.is_beyond(c):
                 out.append(f"| {code(c['id'])} | {esc(c['note'])} | **{esc(words.verdict(c['note_verdict']))}** "
                            f"| {esc(c.get('why', ''))} |")
     false = numbers.literally_false(doc, index)
@@ -80,6 +119,9 @@ def render(doc, lang="en"):
             if r.get("evidence"):
                 out.append(f"  - evidence: {esc(view.evidence_text(r))}")
     for area, claims in view.areas(doc):
+        claims = [c for c in claims if not catalog.is_beyond(c)]
+        if not claims:
+            continue
         out += ["", f"## {esc(area)}", ""]
         for c in claims:
             out += [f"### {code(c['id'])} — {esc(words.verdict(c['note_verdict']))}", "",
@@ -89,25 +131,8 @@ def render(doc, lang="en"):
             if c.get("why"):
                 out.append(f"**{esc(words['note_off'])}:** {esc(c['why'])}  ")
             out.append(f"**{esc(words['refs'])}:** {esc(', '.join(c.get('refs', [])))}")
-            out += ["", "| case | " + " | ".join(esc(k["id"]) for k in kernels) + " |",
-                    "| --- |" + " --- |" * len(kernels)]
-            for case in c["cases"]:
-                cells = []
-                for k in kernels:
-                    r = index.get((case, k["id"]))
-                    if r is None:
-                        cells.append("miss")
-                        continue
-                    cell = f"**{esc(words.status(r['status']))}**"
-                    if r.get("evidence"):
-                        cell += f" · {esc(view.evidence_text(r))}"
-                    if r.get("divergence"):
-                        cell += f" · {esc(words['declared'])}: {esc(r['divergence'])}"
-                    if r["status"] not in ("pass", "skip") and r.get("message"):
-                        cell += f" · {esc(r['message'])}"
-                    cells.append(cell)
-                out.append(f"| {code(case)} | " + " | ".join(cells) + " |")
-            out.append("")
+            out += case_table(c, kernels, index, words)
+    out += beyond_section(doc, kernels, index, words)
     orphans = view.orphans(doc)
     if orphans:
         out += ["", f"## {words['orphans']}", ""]

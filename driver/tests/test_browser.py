@@ -276,7 +276,8 @@ def test_the_chinese_report_is_complete(twelve):
                  "How the note is off", "evidence"):
         assert word not in report and word not in notes
     for c in doc["claims"]:
-        assert zh[c["id"]]["truth"] in report and zh[c["id"]]["truth"] in notes
+        # a claim beyond the notes has no sentence on the notes page
+        assert zh[c["id"]]["truth"] in report and (catalog.is_beyond(c) or zh[c["id"]]["truth"] in notes)
         if c.get("why"):
             assert zh[c["id"]]["why"] in report
     assert "内核之间的分歧" in report and "逐句批注的笔记" in report

@@ -152,3 +152,55 @@ def test_problems_catches_a_claim_without_case_and_a_case_in_two_claims(claims):
 def test_problems_catches_note_words_that_are_not_in_the_notes(claims):
     fake = dict(claims[0], note="管道是全双工的")
     assert any("note words not in the notes" in p for p in catalog.problems([fake], "notes text"))
+
+
+def test_claims_beyond_the_notes_come_from_their_own_file_and_judge_no_note(claims):
+    beyond = [c for c in claims if catalog.is_beyond(c)]
+    notes_only = catalog.load(beyond=None)
+    assert len(beyond) >= 40 and len(notes_only) == len(claims) - len(beyond)
+    assert not any(catalog.is_beyond(c) for c in notes_only)
+    for c in beyond:
+        assert c["source"] == "man" and c["refs"] and c["cases"], c["id"]
+        assert not {"note", "note_verdict", "why"} & c.keys(), c["id"]
+        assert all(case.split("/")[1].split("@")[0] for case in c["cases"])
+    sources = {s["case"]: s["source"] for s in catalog.case_sources()}
+    for c in beyond:
+        for case in c["cases"]:
+            assert sources[case].split("/")[-1].startswith("beyond_"), case
+
+
+def test_a_beyond_claim_with_a_note_or_without_refs_is_a_problem(claims):
+    beyond = next(c for c in claims if catalog.is_beyond(c))
+    found = catalog.problems([dict(beyond, note="管道", note_verdict="holds"), dict(beyond, id=beyond["id"] + "-x", refs=[])])
+    assert f"{beyond['id']}: a claim beyond the notes has no note (there is no note to judge)" in found
+    assert f"{beyond['id']}: a claim beyond the notes has no note_verdict (there is no note to judge)" in found
+    assert f"{beyond['id']}-x: no refs" in found
+    unknown = catalog.problems([dict(beyond, source="blog")])
+    assert any("source 'blog' is not one of" in p for p in unknown)
+
+
+def test_a_notes_claim_still_needs_its_note_and_verdict(claims):
+    noted = dict(claims[0])
+    del noted["note"]
+    found = catalog.problems([noted])
+    assert f"{noted['id']}: no note" in found
+
+
+def test_an_id_in_both_catalog_files_is_a_problem(tmp_path, claims):
+    beyond = next(c for c in claims if catalog.is_beyond(c))
+    toml = catalog.BEYOND.read_text(encoding="utf-8") + (
+        f'\n[[claim]]\nid = "{claims[0]["id"]}"\narea = "pipe"\nsource = "man"\n'
+        'statement = "s"\ntruth = "t"\nrefs = ["pipe(7)"]\n')
+    (tmp_path / "beyond.toml").write_text(toml, encoding="utf-8")
+    found = catalog.problems(catalog.load(beyond=tmp_path / "beyond.toml"))
+    assert f"{claims[0]['id']}: id used twice" in found
+    assert beyond["id"] not in " ".join(found)
+
+
+def test_claims_lists_the_beyond_claims_with_their_source():
+    from conftest import ipcproof
+    code, out, err = ipcproof("claims", "--area", "fifo")
+    assert code == 0, err
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines()}
+    assert rows["fifo.nonblock.write-eagain-when-full"] == "man"
+    assert rows["fifo.open.read-side"] in catalog.VERDICTS

@@ -65,3 +65,40 @@ def test_english_stays_the_default(tmp_path):
     assert code == 0, stderr
     page = (tmp_path / "en" / "report.html").read_text()
     assert "How the note is off" in page and '<html lang="en">' in page
+
+
+def test_the_beyond_claims_have_their_own_chinese_file():
+    beyond = {c["id"] for c in catalog.load() if catalog.is_beyond(c)}
+    assert set(i18n.read_zh(i18n.ZH_BEYOND)) == beyond
+    assert not beyond & set(i18n.load_zh(beyond=None))
+
+
+def test_an_id_in_both_chinese_files_is_refused(tmp_path):
+    first = catalog.load()[0]["id"]
+    (tmp_path / "b.zh.toml").write_text(f'["{first}"]\nstatement = "x"\ntruth = "y"\n', encoding="utf-8")
+    try:
+        i18n.load_zh(beyond=tmp_path / "b.zh.toml")
+    except i18n.UserError as e:
+        assert first in str(e)
+    else:
+        raise AssertionError("a claim in both Chinese files was accepted")
+
+
+def test_reports_show_the_beyond_claims_in_their_own_section(tmp_path):
+    notes_claim = catalog.load()[2]
+    beyond = next(c for c in catalog.load() if catalog.is_beyond(c))
+    doc = small_doc()
+    doc["claims"].append(dict(catalog.public(beyond), cases=beyond["cases"][:1]))
+    doc["results"].append({"claim": beyond["id"], "case": beyond["cases"][0], "kernel": "host", "status": "pass",
+                           "duration_s": 0.1, "evidence": {}, "message": ""})
+    (tmp_path / "results.json").write_text(json.dumps(doc))
+    for lang, title in (("en", "Beyond the notes"), ("zh", "笔记之外")):
+        code, _, stderr = ipcproof("report", tmp_path / "results.json", "--out", tmp_path / lang, "--lang", lang)
+        assert code == 0, stderr
+        md = (tmp_path / lang / "report.md").read_text()
+        before, section = md.split(f"## {title}")
+        assert f"`{beyond['id']}`" not in before and f"`{beyond['id']}`" in section
+        assert f"`{notes_claim['id']}`" in before and f"`{notes_claim['id']}`" not in section
+        html = (tmp_path / lang / "report.html").read_text()
+        area_part, beyond_part = html.split('<section id="beyond">')
+        assert f'id="{beyond["id"]}"' in beyond_part and f'id="{beyond["id"]}"' not in area_part

