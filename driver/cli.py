@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, reports
-from . import results, runner, session
+from . import results, runner, session, validate
 from .reports import diff as diff_page, kcidb
 from .errors import UserError
 
@@ -102,7 +102,7 @@ def cmd_merge(args):
     doc = merge.merge(args.inputs)
     out = fsutil.output_dir(args.out)
     reports.write(doc, out, args.lang, args.kcidb_schema)
-    print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
+    print(f"ipcproof: merged {len(doc['kernels'])} kernels: {validate.term(', '.join(k['id'] for k in doc['kernels']))}; "
           f"report: {out / 'report.html'}", file=sys.stderr)
     return 0 if results.all_matched(doc) else 1
 
@@ -113,10 +113,11 @@ def cmd_diff(args):
     if args.out:
         out = fsutil.output_dir(args.out)
         fsutil.write_all({out / "diff.html": diff_page.render(old, new, args.old, args.new, args.lang)})
+    # ids and evidence come from the files: shown, never obeyed by the terminal
     for line in notes:
-        print(f"note: {line}")
+        print(f"note: {validate.term(line)}")
     for line in found:
-        print(line)
+        print(validate.term(line))
     print(f"{len(found)} behaviour change{'s' if len(found) != 1 else ''}", file=sys.stderr)
     return 1 if found else 0
 
@@ -209,7 +210,8 @@ def main(argv=None):
     try:
         return args.func(args)
     except UserError as e:
-        print(f"ipcproof: {e}", file=sys.stderr)
+        # one line, whatever a path or a value in it holds
+        print(f"ipcproof: {validate.term(e)}", file=sys.stderr)
         return 2
     except session.Interrupted as stop:
         procs.sweep()

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import subprocess
 import time
 
@@ -110,3 +111,145 @@ def test_a_missing_tool_as_an_ordinary_user_is_the_apt_get_line(monkeypatch):
     with pytest.raises(UserError) as e:
         debs.ensure(["runsc"], "the gvisor kernel")
     assert str(e.value) == "the gvisor kernel needs Debian packages; as root run: apt-get install -y runsc"
+
+
+def quick_run(tmp_path, bindir, out, *extra):
+    """One fast fixture of the harness run as the pipe area."""
+    return ipcproof("run", "--no-build", "--areas", "pipe", "--filter", "fixture/child_exit_code_is_seen",
+                    "--out", out, *extra, env={"IPCPROOF_BUILD": str(fake_build(tmp_path, bindir))})
+
+
+def test_a_log_planted_as_a_symlink_is_not_written_through(tmp_path, bindir):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (tmp_path / "out" / "logs").mkdir(parents=True)
+    (tmp_path / "out" / "logs" / "host-pipe.log").symlink_to(victim)
+    code, _, stderr = quick_run(tmp_path, bindir, tmp_path / "out")
+    assert victim.read_text() == "precious\n"
+    # refused: exit 2, or as root (where a kernel that cannot get what it
+    # needs is a miss) that kernel missed, saying which log
+    assert "Traceback" not in stderr and code in (1, 2), stderr
+    assert "cannot write the log" in stderr and "host-pipe.log" in stderr
+
+
+def test_a_symlinked_logs_dir_is_refused(tmp_path, bindir):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "logs").symlink_to(elsewhere)
+    code, _, stderr = quick_run(tmp_path, bindir, tmp_path / "out")
+    assert code == 2 and "symlink" in stderr and "Traceback" not in stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def good_results(tmp_path, generated):
+    doc = json.loads((ROOT / "reports" / "reference" / "host" / "results.json").read_text())
+    path = tmp_path / f"{generated}.json"
+    path.write_text(json.dumps(dict(doc, generated=generated)))
+    return path
+
+
+def test_a_report_set_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    """The disk fills on the third file: the old set stays, all of it."""
+    from driver import fsutil, reports, results
+    out = tmp_path / "out"
+    reports.write(results.load(good_results(tmp_path, "old")), fsutil.output_dir(out))
+    (out / "logs").mkdir()
+    (out / "logs" / "host-pipe.log").write_text("a log\n")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    real, written = fsutil.write_atomic, []
+
+    def fills_up(path, text):
+        if len(written) == 2:
+            raise UserError(f"cannot write {path}: No space left on device")
+        written.append(path)
+        real(path, text)
+    monkeypatch.setattr(fsutil, "write_atomic", fills_up)
+    with pytest.raises(UserError):
+        reports.write(results.load(good_results(tmp_path, "new")), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert (out / "logs" / "host-pipe.log").read_text() == "a log\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_two_concurrent_reports_into_one_out_never_mix(tmp_path):
+    sources = [good_results(tmp_path, f"run{i}") for i in range(4)]
+    out = tmp_path / "out"
+    for _ in range(3):
+        runs = [subprocess.Popen([str(ROOT / "ipcproof"), "report", str(s), "--out", str(out)],
+                                 stderr=subprocess.PIPE) for s in sources]
+        assert [p.wait() for p in runs] == [0] * len(runs), [p.stderr.read() for p in runs]
+        for p in runs:
+            p.stderr.close()
+        generated = json.loads((out / "results.json").read_text())["generated"]
+        for name in (p.name for p in out.iterdir() if p.is_file()):
+            text = (out / name).read_text()
+            assert all(f"run{i}" not in text for i in range(4) if f"run{i}" != generated), name
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_relative_paths_are_the_callers(tmp_path):
+    good_results(tmp_path, "good")
+    done = subprocess.run([str(ROOT / "ipcproof"), "report", "good.json", "--out", "out"], cwd=tmp_path,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "report.html").is_file() and not (ROOT / "out").exists()
+
+
+def test_a_build_waits_for_the_one_under_way(tmp_path):
+    """Two runs on one fresh clone: the second configures nothing until the
+    first lets go of the build directory."""
+    import fcntl
+    b = tmp_path / "b"
+    b.mkdir()
+    with open(b / ".ipcproof-lock", "a") as lock:   # build.LOCK
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        child = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
+                                  "from driver import build; build.build(sys.argv[2])", str(ROOT), str(b)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not blocked_on_a_lock(child.pid):
+                assert not (b / "CMakeCache.txt").exists(), "configured while another build held the lock"
+                assert time.monotonic() < deadline and child.poll() is None
+                time.sleep(0.02)
+            assert not (b / "CMakeCache.txt").exists()
+        finally:
+            procs.sweep(child.pid)
+            child.wait()
+
+
+def blocked_on_a_lock(pid):
+    """pid waits for a lock: a '->' line of /proc/locks names it."""
+    with open("/proc/locks") as f:
+        return any("->" in line.split() and str(pid) in line.split() for line in f)
+
+
+def test_ids_and_evidence_are_shown_not_obeyed_by_the_terminal(tmp_path):
+    doc = json.loads((ROOT / "reports" / "reference" / "host" / "results.json").read_text())
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(doc))
+    doc["results"][0]["evidence"] = dict(doc["results"][0]["evidence"], planted="\x1b]0;owned\x07\x1b[2J\r")
+    new.write_text(json.dumps(doc))
+    code, stdout, stderr = ipcproof("diff", old, new)
+    assert code == 1, stderr
+    assert "\x1b" not in stdout + stderr and "\r" not in stdout and "\\x1b[2J" in stdout
+
+
+def test_a_carriage_return_does_not_leave_a_markdown_code_span():
+    from driver.reports import md
+    span = md.code("pipe/x\r<script>alert(1)</script>")
+    assert "\r" not in span and span.count("`") == 2
+    assert all(ch >= " " for ch in md.esc("a\r\u2028b\x1b"))
+
+
+def test_a_report_file_that_cannot_be_replaced_leaves_no_mix(tmp_path):
+    """junit.xml is a directory: every file new, or every file old."""
+    out = tmp_path / "out"
+    assert ipcproof("report", good_results(tmp_path, "gen-first-run"), "--out", out)[0] == 0
+    (out / "junit.xml").unlink()
+    (out / "junit.xml").mkdir()
+    code, _, stderr = ipcproof("report", good_results(tmp_path, "gen-second-run"), "--out", out)
+    assert "Traceback" not in stderr
+    texts = [p.read_text() for p in out.iterdir() if p.is_file()]
+    assert all("gen-second-run" in t for t in texts) if code == 0 else all("gen-second-run" not in t for t in texts), stderr
