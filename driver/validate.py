@@ -258,3 +258,22 @@ def facts(value, at):
         if isinstance(v, (dict, list)):
             raise Bad(f"{at}.{k[:40]} is {_found(v)}, not a plain value")
     return value
+
+
+def json_lines(path, fields, required):
+    """The records of a JSON-lines file a kernel wrote, checked; a torn last
+    line (the writer was killed mid-line) is dropped; no file, no records."""
+    name = os.path.basename(path)
+    if not os.path.lexists(path):
+        return []
+    text = read_bounded(path).decode("utf-8", errors="replace")
+    lines, out = text.splitlines(), []
+    for n, line in enumerate(lines, 1):
+        try:
+            item = loads(line, f"{name} line {n}")
+        except Bad:
+            if n == len(lines) and not text.endswith("\n"):
+                continue
+            raise
+        out.append(record(item, fields, required, f"{name} line {n}"))
+    return out

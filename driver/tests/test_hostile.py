@@ -255,3 +255,71 @@ def test_a_report_file_that_cannot_be_replaced_leaves_no_mix(tmp_path):
             if run in p.read_text()}
     assert runs == ({"gen-second-run"} if code == 0 else {"gen-first-run"}), stderr
     assert code == 2 or (out / "junit.xml").is_file()
+
+
+BAD_LINES = {
+    "a number for a case": '{"case": 5, "status": "pass"}',
+    "evidence a list": '{"case": "pipe/a", "status": "pass", "evidence": ["x"]}',
+    "a control character in a case": '{"case": "pipe/a\\u001b[2J", "status": "pass"}',
+    "5000 digits": '{"case": "pipe/a", "status": "pass", "duration_s": ' + "9" * 5000 + "}",
+    "deep": '{"case": "pipe/a", "status": "pass", "evidence": {"x": ' + "[" * 10000 + "]" * 10000 + "}}",
+    "a case twice": '{"case": "pipe/a", "status": "pass"}\n{"case": "pipe/a", "status": "fail"}',
+}
+
+
+@pytest.mark.parametrize("lines", BAD_LINES.values(), ids=BAD_LINES.keys())
+def test_a_case_binary_that_sends_bad_results_is_a_missed_kernel(lines, tmp_path, bindir):
+    build = fake_build(tmp_path, bindir)
+    (build / "cases" / "pipe").write_text(f"#!/bin/sh\ncat >> \"$IPCPROOF_RESULTS\" <<'EOF'\n{lines}\nEOF\n")
+    code, _, stderr = ipcproof("run", "--no-build", "--areas", "pipe", "--out", tmp_path / "out",
+                               env={"IPCPROOF_BUILD": str(build)})
+    assert code == 1 and "Traceback" not in stderr, stderr
+    [kernel] = json.loads((tmp_path / "out" / "results.json").read_text())["kernels"]
+    assert kernel["status"] == "miss" and "bad results file" in kernel["miss_reason"]
+
+
+BAD_OUTPUT = {
+    "kernel.json a list": {"kernel.json": "[1]"},
+    "kernel.json page_size a string": {"kernel.json": '{"page_size": "4k"}'},
+    "kernel.json nested": {"kernel.json": '{"release": "6.1", "x": {"y": 1}}'},
+    "kernel.json NaN": {"kernel.json": '{"page_size": NaN}'},
+    "runs.jsonl step a list": {"runs.jsonl": '{"step": ["pipe"], "exit_code": 0, "hung": false, "wall_s": 1}\n'},
+    "runs.jsonl hung a string": {"runs.jsonl": '{"step": "pipe", "exit_code": 0, "hung": "no", "wall_s": 1}\n'},
+    "runs.jsonl not JSON": {"runs.jsonl": 'step pipe\n{"step": "pipe", "exit_code": 0, "hung": false, "wall_s": 1}\n'},
+}
+
+
+@pytest.mark.parametrize("files", BAD_OUTPUT.values(), ids=BAD_OUTPUT.keys())
+def test_a_kernel_output_dir_that_breaks_the_contract_is_a_miss(files, tmp_path):
+    from driver import runner
+    from driver.errors import Miss
+    good = {"kernel.json": '{"release": "6.1", "machine": "x86_64", "page_size": 4096}',
+            "runs.jsonl": '{"step": "pipe", "exit_code": 0, "hung": false, "wall_s": 1.5}\n',
+            "pipe.jsonl": '{"case": "pipe/a", "status": "pass"}\n{"case": "pipe/b", "status": "pa'}
+    for name, text in good.items():
+        (tmp_path / name).write_text(text)
+    raw, _, kernel = runner.read(tmp_path, "guest", "qemu")
+    assert list(raw["pipe"]) == ["pipe/a"] and kernel["id"] == "guest"   # a torn last line is dropped
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(Miss, match="bad results file"):
+        runner.read(tmp_path, "guest", "qemu")
+
+
+@pytest.mark.parametrize("layout", ["a file where a directory goes", "garbage"])
+def test_a_guest_tar_of_a_surprising_layout_is_a_miss(layout, tmp_path):
+    import io
+    import tarfile
+    from driver.errors import Miss
+    from driver.kernels import qemu_boot
+    buf = io.BytesIO()
+    if layout == "garbage":
+        buf.write(b"\x00not a tar" * 100)
+    else:
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name in ("out/kernel.json", "out/kernel.json/x"):
+                info = tarfile.TarInfo(name)
+                info.size = 2
+                tar.addfile(info, io.BytesIO(b"{}"))
+    with pytest.raises(Miss, match="unreadable"):
+        qemu_boot.untar(buf.getvalue(), tmp_path / "dest")
