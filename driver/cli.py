@@ -73,6 +73,8 @@ def cmd_run(args):
     claims, divs = checked_catalog(), divergences.load()
     bindir = build.bindir() if args.no_build else build.build()
     binaries = area_binaries(bindir, areas, bool(args.areas))
+    if any(k.provision is not kernels.nothing_to_install for k in chosen):
+        fsutil.cache_dir(build.CACHE)
     ctx = session.Context(bindir, fsutil.log_dir(out), build.CACHE, args.jobs or os.cpu_count() or 1)
 
     def steps(kernel, scale):

@@ -22,6 +22,18 @@ def output_dir(path):
     return path
 
 
+def cache_dir(path):
+    """The download cache, made if needed and checked writable by writing
+    in it (a read-only filesystem passes os.access as root)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        raise UserError(f"cannot use the cache {path} (IPCPROOF_CACHE): {e.strerror}") from None
+    return path
+
+
 def write_atomic(path, text):
     """Writes text to a temp file beside path, then renames it over path:
     a reader never sees half a report, and a failure leaves the old one."""

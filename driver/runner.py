@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import catalog, collect, validate
+from . import catalog, collect, fsutil, validate
 from .errors import Miss
 
 SCRIPT = Path(__file__).resolve().parent / "runner.sh"
@@ -51,7 +51,7 @@ def passed_on():
 def script(steps, bindir, outdir):
     """The plan as sh: bindir and outdir as the kernel sees them."""
     q = shlex.quote
-    lines = ["# an ipcproof plan (driver/runner.py)", f"bin={q(str(bindir))}",
+    lines = ["# an ipcproof plan (driver/runner.py)", f"bin={q(str(bindir))}", f"log_cap={log_cap()}",
              f". {q(str(Path(bindir) / 'runner.sh'))}", f"begin {q(str(outdir))}"]
     for s in steps:
         if not STEP_NAME.fullmatch(s.name):
@@ -61,6 +61,14 @@ def script(steps, bindir, outdir):
         lines.append(f"step {q(s.name)} {math.ceil(s.limit_s)} {' '.join(q(w) for w in words)}")
     lines.append("finish")
     return "\n".join(lines) + "\n"
+
+
+def log_cap():
+    """Bytes of a step's output kept (IPCPROOF_LOG_CAP, for the tests)."""
+    try:
+        return max(int(os.environ["IPCPROOF_LOG_CAP"]), 0)
+    except (KeyError, ValueError):
+        return fsutil.LOG_CAP
 
 
 def bound(steps):

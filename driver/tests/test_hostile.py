@@ -257,6 +257,11 @@ def test_a_report_file_that_cannot_be_replaced_leaves_no_mix(tmp_path):
     assert code == 2 or (out / "junit.xml").is_file()
 
 
+# a case binary as a script: Criterion's --list (older drivers ask) lists nothing
+LISTS_NOTHING = '[ "$1" = --list ] && exit 0\n'
+PASSES = ("echo '" + json.dumps({"case": "pipe/a", "status": "pass", "duration_s": 0.1, "signal": None, "exit_code": 0,
+                                 "timed_out": False, "message": "", "evidence": {}})
+          + "' >> \"$IPCPROOF_RESULTS\"\n")
 BAD_LINES = {
     "a number for a case": '{"case": 5, "status": "pass"}',
     "evidence a list": '{"case": "pipe/a", "status": "pass", "evidence": ["x"]}',
@@ -270,7 +275,7 @@ BAD_LINES = {
 @pytest.mark.parametrize("lines", BAD_LINES.values(), ids=BAD_LINES.keys())
 def test_a_case_binary_that_sends_bad_results_is_a_missed_kernel(lines, tmp_path, bindir):
     build = fake_build(tmp_path, bindir)
-    (build / "cases" / "pipe").write_text(f"#!/bin/sh\ncat >> \"$IPCPROOF_RESULTS\" <<'EOF'\n{lines}\nEOF\n")
+    (build / "cases" / "pipe").write_text(f"#!/bin/sh\n{LISTS_NOTHING}cat >> \"$IPCPROOF_RESULTS\" <<'EOF'\n{lines}\nEOF\n")
     code, _, stderr = ipcproof("run", "--no-build", "--areas", "pipe", "--out", tmp_path / "out",
                                env={"IPCPROOF_BUILD": str(build)})
     assert code == 1 and "Traceback" not in stderr, stderr
@@ -323,3 +328,44 @@ def test_a_guest_tar_of_a_surprising_layout_is_a_miss(layout, tmp_path):
                 tar.addfile(info, io.BytesIO(b"{}"))
     with pytest.raises(Miss, match="unreadable"):
         qemu_boot.untar(buf.getvalue(), tmp_path / "dest")
+
+
+def test_a_case_that_prints_without_end_is_cut_and_says_so(tmp_path, bindir):
+    build = fake_build(tmp_path, bindir)
+    (build / "cases" / "pipe").write_text(f"#!/bin/sh\n{LISTS_NOTHING}head -c 300000 /dev/zero | tr '\\0' x\n"
+                                          + PASSES)
+    code, _, stderr = ipcproof("run", "--no-build", "--areas", "pipe", "--out", tmp_path / "out",
+                               env={"IPCPROOF_BUILD": str(build), "IPCPROOF_LOG_CAP": "1000"})
+    assert "Traceback" not in stderr, stderr
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    [run] = doc["runs"]
+    assert run["log_cut"] is True and run["log_bytes"] == 300000 and run["log_cap"] == 1000
+    log = (tmp_path / "out" / "logs" / "host-pipe.log").read_bytes()
+    assert log.startswith(b"x" * 1000) and b"log cut at 1000 bytes of 300000" in log and len(log) < 1100
+
+
+def test_a_descendant_that_left_by_setsid_is_swept(tmp_path, bindir):
+    build = fake_build(tmp_path, bindir)
+    pidfile = tmp_path / "escapee"
+    (build / "cases" / "pipe").write_text(
+        f"#!/bin/sh\n{LISTS_NOTHING}setsid sh -c 'sleep 1000 & echo $! > \"$0\"' " + f"{pidfile} < /dev/null > /dev/null 2>&1 &\n"
+        f"while [ ! -s {pidfile} ]; do sleep 0.01; done\n" + PASSES)
+    try:
+        code, _, stderr = ipcproof("run", "--no-build", "--areas", "pipe", "--out", tmp_path / "out",
+                                   env={"IPCPROOF_BUILD": str(build)})
+        pid = int(pidfile.read_text())
+        assert "Traceback" not in stderr and not alive(pid), stderr
+    finally:
+        if pidfile.exists() and pidfile.read_text().strip():
+            try:
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.mark.parametrize("kernel", ["debian-6.1", "uml", "gvisor"])
+def test_an_unusable_cache_is_one_line(kernel, tmp_path, bindir):
+    (tmp_path / "file").write_text("")
+    code, _, stderr = ipcproof("run", "--kernels", kernel, "--areas", "pipe", "--no-build", "--out", tmp_path / "out",
+                               env={"IPCPROOF_CACHE": str(tmp_path / "file" / "cache")}, timeout=120)
+    assert code == 2 and stderr.startswith("ipcproof: cannot use the cache") and len(stderr.splitlines()) == 1, stderr
