@@ -1,7 +1,9 @@
 """The `ipcproof` command line: parsing, and one small function a command."""
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, reports
@@ -51,6 +53,25 @@ def why_missing(run):
     return f"the {run['binary']} binary exited {run['exit_code']} without reporting this case"
 
 
+def private_tmp(work):
+    """work() with TMPDIR a directory of its own, removed after: a compiler
+    killed by a signal cannot clean its temp files, they go with it."""
+    tmp = tempfile.mkdtemp(prefix="ipcproof-build-")
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = tmp
+    try:
+        return work()
+    except BaseException:
+        procs.sweep()   # nothing may still write there
+        raise
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def assemble(outcomes, claims, divs, filtered):
     """results.json from every kernel's outcome of a case plan."""
     kernels_, entries, runs = [], [], []
@@ -71,7 +92,7 @@ def cmd_run(args):
     areas = chosen_areas(args.areas)
     out = fsutil.output_dir(args.out)
     claims, divs = checked_catalog(), divergences.load()
-    bindir = build.bindir() if args.no_build else build.build()
+    bindir = build.bindir() if args.no_build else private_tmp(build.build)
     binaries = area_binaries(bindir, areas, bool(args.areas))
     if any(k.provision is not kernels.nothing_to_install for k in chosen):
         fsutil.cache_dir(build.CACHE)
@@ -209,6 +230,8 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     session.install_signals()
+    # before the build: a compiler whose make was killed comes back here
+    procs.become_subreaper()
     try:
         return args.func(args)
     except UserError as e:
