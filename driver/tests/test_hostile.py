@@ -1,12 +1,13 @@
 """Faults of the environment: a binary that cannot run, a full disk, an
-interrupted run. One clear line, a non-zero exit, nothing half-written,
-nothing left running."""
+interrupted run (test_signals.py). One clear line, a non-zero exit, nothing
+half-written, nothing left running."""
+import fcntl
 import json
 import os
 import shutil
 import signal
-import sys
 import subprocess
+import sys
 import time
 
 import pytest
@@ -46,48 +47,6 @@ def test_a_full_output_disk_leaves_no_partial_report(run, tmp_path):
     files = done.stdout.split("files:")[1].split()
     assert [f for f in files if f.startswith(".")] == []  # no temp file left
     assert "report.html" not in files
-
-
-def case_blocked_in_read(pid, binary):
-    """A case process of `binary` below pid, asleep reading a pipe: the
-    fixture that hangs, reached."""
-    for d in procs.descendants(pid):
-        try:
-            if os.readlink(f"/proc/{d}/exe") == str(binary) and "pipe_read" in open(f"/proc/{d}/wchan").read():
-                return True
-        except OSError:
-            pass
-    return False
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
-def test_a_signal_mid_run_leaves_no_process(sig, tmp_path, bindir):
-    """Ctrl-C, a cancelled CI job, a closed terminal: one path, 128 + the
-    signal, nothing left running."""
-    build = fake_build(tmp_path, bindir)
-    driver = subprocess.Popen([str(ROOT / "ipcproof"), "run", "--no-build", "--areas", "pipe",
-                               "--out", str(tmp_path / "out")],
-                              env=dict(os.environ, IPCPROOF_BUILD=str(build), IPCPROOF_CASE_LIMIT="60"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not case_blocked_in_read(driver.pid, build / "cases" / "pipe"):
-            assert time.monotonic() < deadline and driver.poll() is None, "the run never reached its hung case"
-            time.sleep(0.05)
-        seen = procs.descendants(driver.pid)
-
-        driver.send_signal(sig)
-
-        _, stderr = driver.communicate(timeout=30)
-    finally:
-        if driver.poll() is None:  # a failed test must not leave the run behind
-            procs.sweep(driver.pid)
-            driver.wait()
-    assert driver.returncode == 128 + sig, stderr
-    assert stderr.strip().endswith("ipcproof: interrupted; nothing left running")
-    assert [p for p in seen if alive(p)] == []
-    assert [p for p in seen if os.path.exists(f"/tmp/criterion_{p}.sock")] == []
 
 
 def test_a_kernel_image_whose_download_fails_is_a_missed_kernel(tmp_path, bindir, provision):
@@ -199,7 +158,6 @@ def test_relative_paths_are_the_callers(tmp_path):
 def test_a_build_waits_for_the_one_under_way(tmp_path):
     """Two runs on one fresh clone: the second configures nothing until the
     first lets go of the build directory."""
-    import fcntl
     b = tmp_path / "b"
     b.mkdir()
     with open(b / ".ipcproof-lock", "a") as lock:   # build.LOCK

@@ -3,6 +3,7 @@ multi-area host run, UML's boot, a gVisor run, QEMU's boot): 128 + the
 signal, one last line, nothing left running, nothing left in TMPDIR or
 /dev/shm."""
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -91,10 +92,18 @@ def test_a_signal_during_the_build(sig, tmp_path):
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=IDS)
+def test_a_signal_mid_run_leaves_no_process(sig, tmp_path, bindir):
+    """Ctrl-C, a cancelled CI job, a closed terminal: one path, 128 + the
+    signal, nothing left running."""
+    build = fake_build(tmp_path, bindir)
+    interrupt(tmp_path, sig, ["--no-build", "--areas", "pipe"],
+              {"IPCPROOF_BUILD": str(build), "IPCPROOF_CASE_LIMIT": "60"}, hung_case_of(build / "cases" / "pipe"))
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=IDS)
 def test_a_signal_in_a_multi_area_run_starts_no_further_area(sig, tmp_path, bindir):
     """The first area hangs; the second must never start."""
     build = fake_build(tmp_path, bindir)
-    import shutil
     shutil.copy(bindir / "harness-fixtures", build / "cases" / "fifo")
     interrupt(tmp_path, sig, ["--no-build", "--areas", "pipe,fifo", "--jobs", "1"],
               {"IPCPROOF_BUILD": str(build), "IPCPROOF_CASE_LIMIT": "60"}, hung_case_of(build / "cases" / "pipe"))
