@@ -66,11 +66,12 @@ def write_all(files):
     dirs = {p.parent for p in files}
     if len(dirs) != 1:
         raise ValueError("write_all: files of one directory")
-    [out] = dirs
+    # the real directory: the swap must not replace a symlink naming it
+    out = next(iter(dirs)).resolve()
     fresh = _sibling(out)
     if fresh is None:
-        for path, text in files.items():
-            write_atomic(path, text)
+        for path in files:
+            write_atomic(out / path.name, files[path])
         return
     try:
         for path, text in files.items():
@@ -79,7 +80,7 @@ def write_all(files):
         if not _exchange(fresh, out):
             _carry(fresh, out, ())
             for path, text in files.items():
-                write_atomic(path, text)
+                write_atomic(out / path.name, text)
             return
         # what a concurrent writer put in the old directory meanwhile
         _carry(fresh, out, {p.name for p in files})
@@ -89,7 +90,7 @@ def write_all(files):
 
 def _sibling(out):
     try:
-        fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.resolve().parent))
+        fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     except OSError:
         return None
     try:
