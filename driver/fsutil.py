@@ -52,6 +52,10 @@ def write_atomic(path, text):
     except OSError as e:
         os.unlink(tmp)
         raise UserError(f"cannot write {path}: {e.strerror}") from None
+    except BaseException:
+        # text that cannot be encoded, a signal: no temp file stays behind
+        os.unlink(tmp)
+        raise
 
 
 def write_all(files):
