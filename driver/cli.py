@@ -1,11 +1,13 @@
 """The `ipcproof` command line: parsing, and one small function a command."""
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, reports
-from . import results, runner, session
+from . import results, runner, session, validate
 from .reports import diff as diff_page, kcidb
 from .errors import UserError
 
@@ -51,6 +53,25 @@ def why_missing(run):
     return f"the {run['binary']} binary exited {run['exit_code']} without reporting this case"
 
 
+def private_tmp(work):
+    """work() with TMPDIR a directory of its own, removed after: a compiler
+    killed by a signal cannot clean its temp files, they go with it."""
+    tmp = tempfile.mkdtemp(prefix="ipcproof-build-")
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = tmp
+    try:
+        return work()
+    except BaseException:
+        procs.sweep()   # nothing may still write there
+        raise
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def assemble(outcomes, claims, divs, filtered):
     """results.json from every kernel's outcome of a case plan."""
     kernels_, entries, runs = [], [], []
@@ -71,8 +92,10 @@ def cmd_run(args):
     areas = chosen_areas(args.areas)
     out = fsutil.output_dir(args.out)
     claims, divs = checked_catalog(), divergences.load()
-    bindir = build.bindir() if args.no_build else build.build()
+    bindir = build.bindir() if args.no_build else private_tmp(build.build)
     binaries = area_binaries(bindir, areas, bool(args.areas))
+    if any(k.provision is not kernels.nothing_to_install for k in chosen):
+        fsutil.cache_dir(build.CACHE)
     ctx = session.Context(bindir, fsutil.log_dir(out), build.CACHE, args.jobs or os.cpu_count() or 1)
 
     def steps(kernel, scale):
@@ -102,7 +125,7 @@ def cmd_merge(args):
     doc = merge.merge(args.inputs)
     out = fsutil.output_dir(args.out)
     reports.write(doc, out, args.lang, args.kcidb_schema)
-    print(f"ipcproof: merged {len(doc['kernels'])} kernels: {', '.join(k['id'] for k in doc['kernels'])}; "
+    print(f"ipcproof: merged {len(doc['kernels'])} kernels: {validate.term(', '.join(k['id'] for k in doc['kernels']))}; "
           f"report: {out / 'report.html'}", file=sys.stderr)
     return 0 if results.all_matched(doc) else 1
 
@@ -113,10 +136,11 @@ def cmd_diff(args):
     if args.out:
         out = fsutil.output_dir(args.out)
         fsutil.write_all({out / "diff.html": diff_page.render(old, new, args.old, args.new, args.lang)})
+    # ids and evidence come from the files: shown, never obeyed by the terminal
     for line in notes:
-        print(f"note: {line}")
+        print(f"note: {validate.term(line)}")
     for line in found:
-        print(line)
+        print(validate.term(line))
     print(f"{len(found)} behaviour change{'s' if len(found) != 1 else ''}", file=sys.stderr)
     return 1 if found else 0
 
@@ -209,10 +233,13 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     session.install_signals()
+    # before the build: a compiler whose make was killed comes back here
+    procs.become_subreaper()
     try:
         return args.func(args)
     except UserError as e:
-        print(f"ipcproof: {e}", file=sys.stderr)
+        # one line, whatever a path or a value in it holds
+        print(f"ipcproof: {validate.term(e)}", file=sys.stderr)
         return 2
     except session.Interrupted as stop:
         procs.sweep()

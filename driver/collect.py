@@ -1,9 +1,10 @@
 """What the driver knows of a case binary without running its cases: its
 cases (Criterion's --list), its time bound, and reading its result lines."""
-import json
 import os
 import subprocess
 from pathlib import Path
+
+from . import validate
 
 
 CASE_LIMIT_S = 10.0
@@ -37,17 +38,12 @@ def binary_bound(cases, jobs, time_scale):
 
 def parse_lines(path):
     """{case: result} from the harness's JSON lines; a torn last line (the
-    binary was killed mid-write) is dropped."""
+    binary was killed mid-write) is dropped.  A line that parses but breaks
+    the contract (a wrong type, a case named twice, a control character in
+    a name) raises validate.Bad: what sent it cannot be trusted."""
     out = {}
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return out
-    for line in text.splitlines():
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(item, dict) and "case" in item:
-            out[item["case"]] = item
+    for item in validate.json_lines(path, validate.CASE, ("case", "status")):
+        if item["case"] in out:
+            raise validate.Bad(f"{Path(path).name} names {validate.term(item['case'])} twice")
+        out[item["case"]] = item
     return out

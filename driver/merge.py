@@ -3,7 +3,7 @@ into one document; kernels with the same id from different places stay
 distinct."""
 from pathlib import Path
 
-from . import results
+from . import results, validate
 from .errors import UserError
 
 
@@ -28,6 +28,8 @@ def label(path, kernel, taken):
     """A distinct id for a kernel whose id is taken: by its machine's
     hostname if that tells them apart, else by where its file came from."""
     for suffix in (kernel.get("hostname"), path.parent.name, str(path.parent)):
+        # a directory's or host's name makes an id: no control character in it
+        suffix = validate.term(suffix or "")[:100]
         if suffix and f"{kernel['id']}@{suffix}" not in taken:
             return f"{kernel['id']}@{suffix}"
     n = 2

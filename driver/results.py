@@ -2,11 +2,11 @@
 import datetime
 import json
 
-from . import catalog, relpaths
+from . import catalog, relpaths, validate
 from .errors import UserError
 
 SCHEMA = "ipcproof/results/1"
-STATUSES = ("pass", "fail", "error", "timeout", "skip", "xfail", "xpass")
+STATUSES = validate.STATUSES
 # xpass does not fail a run: the kernel behaves as the catalog says; the
 # report lists it so the stale declaration can go.
 MATCHED = ("pass", "skip", "xfail", "xpass")
@@ -68,38 +68,19 @@ def dumps(doc):
 def load(path):
     """A results.json, checked against the contract; UserError otherwise."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise UserError(f"cannot read {path}: {e.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{path} is not valid JSON: {e}") from None
+        doc = validate.read_json(path)
+    except validate.Bad as e:
+        raise UserError(validate.term(e)) from None
     problem = invalid(doc)
     if problem:
-        raise UserError(f"{path} is not an ipcproof results file: {problem}")
+        raise UserError(validate.term(f"{path} is not an ipcproof results file: {problem}"))
     return doc
 
 
 def invalid(doc):
     """The first way doc breaks the contract, or None."""
-    if not isinstance(doc, dict):
-        return "the top level is not an object"
-    if doc.get("schema") != SCHEMA:
-        return f"schema is {doc.get('schema')!r}, expected {SCHEMA!r}"
-    for key, fields in (("kernels", ("id",)), ("claims", ("id", "area", "note_verdict", "cases")),
-                        ("results", ("claim", "case", "kernel", "status"))):
-        items = doc.get(key)
-        if not isinstance(items, list):
-            return f"{key} is not a list"
-        for i, item in enumerate(items):
-            if not isinstance(item, dict):
-                return f"{key}[{i}] is not an object"
-            missing = [f for f in fields if f not in item]
-            if missing:
-                return f"{key}[{i}] has no {missing[0]}"
-    for i, r in enumerate(doc["results"]):
-        if r["status"] not in STATUSES:
-            return f"results[{i}] has status {r['status']!r}"
-        if not isinstance(r.get("evidence", {}), dict):
-            return f"results[{i}] evidence is not an object"
+    try:
+        validate.results_doc(doc, SCHEMA)
+    except validate.Bad as e:
+        return str(e)
     return None

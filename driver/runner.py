@@ -7,7 +7,6 @@ kernel's channel only moves the plan and the programs in and the output
 directory out.  A step is one program with its environment and its limit:
 an area's case binary, the benchmark, a case binary under an injected
 fault."""
-import json
 import math
 import os
 import re
@@ -15,7 +14,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import catalog, collect
+from . import catalog, collect, fsutil, validate
+from .errors import Miss
 
 SCRIPT = Path(__file__).resolve().parent / "runner.sh"
 STEP_NAME = re.compile(r"[A-Za-z0-9_.+-]{1,100}")
@@ -51,7 +51,7 @@ def passed_on():
 def script(steps, bindir, outdir):
     """The plan as sh: bindir and outdir as the kernel sees them."""
     q = shlex.quote
-    lines = ["# an ipcproof plan (driver/runner.py)", f"bin={q(str(bindir))}",
+    lines = ["# an ipcproof plan (driver/runner.py)", f"bin={q(str(bindir))}", f"log_cap={log_cap()}",
              f". {q(str(Path(bindir) / 'runner.sh'))}", f"begin {q(str(outdir))}"]
     for s in steps:
         if not STEP_NAME.fullmatch(s.name):
@@ -61,6 +61,14 @@ def script(steps, bindir, outdir):
         lines.append(f"step {q(s.name)} {math.ceil(s.limit_s)} {' '.join(q(w) for w in words)}")
     lines.append("finish")
     return "\n".join(lines) + "\n"
+
+
+def log_cap():
+    """Bytes of a step's output kept (IPCPROOF_LOG_CAP, for the tests)."""
+    try:
+        return max(int(os.environ["IPCPROOF_LOG_CAP"]), 0)
+    except (KeyError, ValueError):
+        return fsutil.LOG_CAP
 
 
 def bound(steps):
@@ -79,22 +87,22 @@ def programs(bindir, steps):
 
 def read(outdir, kernel_id, runner):
     """({step: {case: raw result}}, runs, kernel facts) from an output dir;
-    facts is None when the plan never started."""
+    facts is None when the plan never started.  What the kernel sent back
+    is checked (sizes, types, names): anything else is a Miss of that
+    kernel, the others kept."""
     outdir = Path(outdir)
-    try:
-        facts = json.loads((outdir / "kernel.json").read_text())
-    except (OSError, ValueError):
+    if not (outdir / "kernel.json").exists():
         return {}, [], None
-    runs = []
-    for line in read_text(outdir / "runs.jsonl").splitlines():
-        try:
-            runs.append(json.loads(line))
-        except ValueError:
-            pass
-    raw = {r["step"]: collect.parse_lines(outdir / f"{r['step']}.jsonl") for r in runs
-           if isinstance(r, dict) and STEP_NAME.fullmatch(str(r.get("step", "")))}
+    try:
+        facts = validate.facts(validate.read_json(outdir / "kernel.json", "kernel.json", 1 << 20), "kernel.json")
+        runs = validate.json_lines(outdir / "runs.jsonl", validate.STEP, ("step", "exit_code", "hung", "wall_s"))
+        raw = {r["step"]: collect.parse_lines(outdir / f"{r['step']}.jsonl") for r in runs
+               if STEP_NAME.fullmatch(r["step"])}
+    except validate.Bad as e:
+        raise Miss(f"the kernel sent back a bad results file: {e}") from None
     taint = [read_text(outdir / f"taint-{w}").strip() for w in ("before", "after")]
-    kernel = {"id": kernel_id, "runner": runner, **facts, "complete": (outdir / "done").exists()}
+    # the kernel's facts never name it: a guest cannot pass for another
+    kernel = {**facts, "id": kernel_id, "runner": runner, "complete": (outdir / "done").exists()}
     if taint[1] and taint[1] != taint[0]:
         kernel["tainted"] = f"{taint[0] or '?'} -> {taint[1]}"
     return raw, runs, kernel

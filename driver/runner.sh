@@ -40,7 +40,25 @@ step() {
   rm -f "$out/$name.pid"
   hung=false
   [ $(( (end - start) / 100 )) -ge "$limit" ] && hung=true
-  echo "{\"step\": \"$name\", \"exit_code\": $code, \"hung\": $hung, \"wall_s\": $(( (end - start) / 100 )).$(( (end - start) % 100 / 10 ))$(( (end - start) % 10 ))}" >> "$out/runs.jsonl"
+  cap_log "$out/$name.log"
+  echo "{\"step\": \"$name\", \"exit_code\": $code, \"hung\": $hung, \"wall_s\": $(( (end - start) / 100 )).$(( (end - start) % 100 / 10 ))$(( (end - start) % 10 )), \"log_bytes\": $log_bytes, \"log_cap\": $log_cap, \"log_cut\": $log_cut}" >> "$out/runs.jsonl"
+}
+
+# A step's output is kept up to log_cap bytes (set by the plan), before the
+# output dir travels back: a case that prints without end fills neither the
+# driver's memory nor the report's disk.  Cut after the step, not through a
+# pipe: a descendant that kept the pipe open would hang the step, and a
+# writer killed by SIGPIPE or SIGXFSZ would change the case's outcome.
+cap_log() {
+  log_bytes=$(( $(wc -c < "$1") ))
+  log_cut=false
+  if [ "$log_bytes" -gt "$log_cap" ]; then
+    head -c "$log_cap" "$1" > "$1.cut"
+    echo "
+[ipcproof: log cut at $log_cap bytes of $log_bytes]" >> "$1.cut"
+    mv "$1.cut" "$1"
+    log_cut=true
+  fi
 }
 
 finish() {

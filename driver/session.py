@@ -114,6 +114,9 @@ def run(kernels, steps_for, ctx, jobs=None):
         stop(pool, futures)
         raise
     pool.shutdown()
+    # a case's descendant that left by setsid and a double fork came back
+    # to the driver (the subreaper), in no kernel's session: swept here
+    procs.sweep()
     return [f.result() for f in futures]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UserError
+from ..validate import term
 
 KINDS = ("host", "compat", "uml", "gvisor", "qemu", "qemu_user", "ssh")
 
@@ -48,7 +49,8 @@ def time_scale(kernel):
 
 
 def say(name, what):
-    print(f"ipcproof: {name}: {what}", file=sys.stderr, flush=True)
+    # a reason may quote a guest's console: shown, never obeyed by the terminal
+    print(f"ipcproof: {term(name)}: {term(what)}", file=sys.stderr, flush=True)
 
 
 def package_version(package):

@@ -47,18 +47,22 @@ def unframe(raw):
 
 
 def untar(data, dest):
-    """Regular files and directories only, and only below dest."""
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        for m in tar.getmembers():
-            rel = os.path.normpath(m.name)
-            if rel.startswith(("/", "..")) or rel == ".":
-                continue
-            path = Path(dest) / rel
-            if m.isdir():
-                path.mkdir(parents=True, exist_ok=True)
-            elif m.isfile():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(tar.extractfile(m).read())
+    """Regular files and directories only, and only below dest; a tar that
+    cannot be read so (a file where a directory goes, garbage) is a miss."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for m in tar.getmembers():
+                rel = os.path.normpath(m.name)
+                if rel.startswith(("/", "..")) or rel == ".":
+                    continue
+                path = Path(dest) / rel
+                if m.isdir():
+                    path.mkdir(parents=True, exist_ok=True)
+                elif m.isfile():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(tar.extractfile(m).read())
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise Miss(f"the guest's results came back unreadable: {e}") from None
 
 
 def qemu_command(arch, kernel, initrd, console, results):

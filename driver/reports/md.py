@@ -10,13 +10,15 @@ def esc(text):
     for ch in "\\`*_[]|#":
         text = text.replace(ch, "\\" + ch)
     text = text.replace("\r", "").replace("\n", "<br>")
-    return "".join(ch if ch >= " " else "\ufffd" for ch in text)
+    return "".join(ch if ch >= " " and ch not in "\x7f\u2028\u2029" else "\ufffd" for ch in text)
 
 
 def code(text):
     """A code span: markup is inert inside it, but a backtick would end it
     and a bar would end a table cell."""
-    return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+    text = str(text).replace("`", "'").replace("|", "\\|")
+    # any line break (CR, LS, PS too) would end the span for some renderer
+    return "`" + "".join(ch if ch >= " " and ch not in "\x7f\u2028\u2029" else " " for ch in text) + "`"
 
 
 def case_table(c, kernels, index, words):
