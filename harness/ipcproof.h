@@ -386,16 +386,21 @@ ssize_t hx_read_all(int fd, void *buf, size_t n);
  * bytes it took (the measured capacity). The fd's flags are restored. */
 long hx_fill(int fd);
 
-/* Atomic-write checks: writer w sends count records of PIPE_BUF bytes
- * filled with 'a' + w (in a child: a short write fails the child). */
+/* Atomic-write checks: writer w sends count framed records (its mark, the
+ * record's size and sequence number, then its mark to the end) of sizes
+ * cycling from 6 bytes to PIPE_BUF, so that records share pipe slots and
+ * start part-way into them (in a child: a short write fails the child). */
 #define HX_MAX_WRITERS 8
 void hx_write_records(int fd, int writer, int count);
-/* Reads fd to end of file, a record at a time: whole records per writer,
- * records whose bytes are mixed, and changes of writer between records. */
+/* Reads fd to end of file a record at a time: whole records per writer
+ * (each of the size and sequence number expected next), mixed records
+ * (after the first, the rest of the stream counts as one), the sizes seen
+ * (a bit per size of the cycle) and changes of writer between records. */
 struct hx_records {
 	int per_writer[HX_MAX_WRITERS];
 	int mixed;
 	int switches;
+	unsigned sizes_seen;
 };
 struct hx_records hx_read_records(int fd, int writers);
 
