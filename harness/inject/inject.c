@@ -141,6 +141,8 @@ struct fault {
 	void (*stat_seen)(const char *path, struct stat *st);
 	off_t (*lseek)(int fd, off_t off, int whence);
 	void (*mmap_args)(size_t *len, int *flags);
+	void (*anon_mapped)(char *m, size_t len, int prot, int flags);
+	void (*forking)(void);	/* in the case binary, before its fork() */
 	void *(*mmap_fd_failed)(void *m);
 	void (*mmap_file_args)(struct mmap_call *c);
 	void *(*mmap_file)(const struct mmap_call *c);
@@ -507,6 +509,16 @@ FAULT(pipe_buf_is_capacity, "pipe-buf-is-capacity", "pipe.capacity.ulimit-is-pip
       "fpathconf(_PC_PIPE_BUF) of a pipe reports the capacity, 65536",
       .fpathconf = pipe_buf_is_capacity);
 
+/* Only writes smaller than PIPE_BUF: a case whose records are all
+ * exactly PIPE_BUF bytes never sees it. */
+static ssize_t split_small_write(int fd, const void *buf, size_t count)
+{
+	return count < PIPE_BUF ? split_write(fd, buf, count) : get_write()(fd, buf, count);
+}
+FAULT(pipe_small_writes_split, "pipe-small-writes-split", "pipe.capacity.ulimit-is-pipe-buf", CASES,
+      "pipe writes of 2 to PIPE_BUF-1 bytes go in two halves (a PIPE_BUF write stays whole)",
+      .write = split_small_write, .kind = is_case_pipe);
+
 FAULT(pipe_writes_not_atomic, "pipe-writes-not-atomic", "pipe.capacity.ulimit-is-pipe-buf", CASES,
       "pipe writes of at most PIPE_BUF bytes go in two halves, so writers interleave",
       .write = split_write, .kind = is_case_pipe);
@@ -742,6 +754,43 @@ FAULT(mmap_shared_anon_private, "mmap-shared-anon-private", "mmap.ipc.related,ip
       "MAP_SHARED|MAP_ANONYMOUS mappings are private: a fork's writes are not shared",
       .mmap_args = shared_anon_is_private);
 
+/* The case's private anonymous read-write mappings, until a fork. */
+static struct { char *addr; size_t len; } anon_private[64];
+
+static void note_anon_private(char *m, size_t len, int prot, int flags)
+{
+	if ((flags & MAP_SHARED_VALIDATE) != MAP_PRIVATE || prot != (PROT_READ | PROT_WRITE))
+		return;
+	for (size_t i = 0; i < sizeof anon_private / sizeof anon_private[0]; i++)
+		if (!anon_private[i].addr || anon_private[i].addr == m) {
+			anon_private[i].addr = m;
+			anon_private[i].len = len;
+			return;
+		}
+}
+
+/* Before a fork, each such mapping is put in a memfd with its bytes and
+ * mapped MAP_SHARED in its place: parent and child then share it. */
+static void share_anon_private(void)
+{
+	for (size_t i = 0; i < sizeof anon_private / sizeof anon_private[0]; i++) {
+		char *m = anon_private[i].addr;
+		size_t len = anon_private[i].len;
+		anon_private[i].addr = NULL;
+		if (!m)
+			continue;
+		int fd = memfd_create("inject-shared", MFD_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (get_ftruncate()(fd, (off_t)len) == 0 && pwrite(fd, m, len, 0) == (ssize_t)len)
+			get_mmap()(m, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+		get_close()(fd);
+	}
+}
+FAULT(mmap_anon_private_shared_at_fork, "mmap-anon-private-shared-at-fork", "mmap.ipc.related", CASES,
+      "MAP_PRIVATE|MAP_ANONYMOUS memory is shared by parent and child after fork, no copy-on-write",
+      .anon_mapped = note_anon_private, .forking = share_anon_private);
+
 /* What a MAP_PRIVATE mapping shows of [addr, addr+len), put in its file. */
 static int write_private_back(void *at, size_t *plen)
 {
@@ -862,6 +911,13 @@ static void shared_is_private(size_t *len, int *flags)
 FAULT(peer_mmap_private, "peer-mmap-private", "mmap.ipc.unrelated", PEER_MMAP,
       "an unrelated program's MAP_SHARED mapping of the file is private",
       .mmap_args = shared_is_private);
+
+/* The peer's store stays in a private copy while it lives and reaches the
+ * file only when it unmaps (at its exit): a look after the peer is gone
+ * sees the bytes, a look while it is mapped does not. */
+FAULT(peer_mmap_write_at_exit, "peer-mmap-write-at-exit", "mmap.ipc.unrelated", PEER_MMAP,
+      "an unrelated program's stores to a MAP_SHARED file mapping reach the file only at its munmap/exit",
+      .mmap_args = shared_is_private, .munmap = write_private_back);
 
 /* Writes 'Z' into the page cache past EOF through a mapping of our own:
  * the case's mapping of that page then shows it. */
@@ -1368,6 +1424,8 @@ int close(int fd)
 pid_t fork(void)
 {
 	uintptr_t caller = CALLER;
+	if (live && from_main(caller) && HOOK(forking))
+		live->forking();
 	pid_t pid = get_fork()();
 	if (pid == 0 && live && from_main(caller))
 		in_case_child = true;
@@ -1441,8 +1499,12 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return get_mmap()(addr, len, prot, flags, fd, off);
 	if (HOOK(mmap_args))
 		live->mmap_args(&len, &flags);
-	if (flags & MAP_ANONYMOUS)
-		return get_mmap()(addr, len, prot, flags, fd, off);
+	if (flags & MAP_ANONYMOUS) {
+		char *m = get_mmap()(addr, len, prot, flags, fd, off);
+		if (m != MAP_FAILED && HOOK(anon_mapped))
+			live->anon_mapped(m, len, prot, flags);
+		return m;
+	}
 	if (fd == -1) {
 		void *m = get_mmap()(addr, len, prot, flags, fd, off);
 		return HOOK(mmap_fd_failed) ? live->mmap_fd_failed(m) : m;
