@@ -152,6 +152,7 @@ CASE_F(mmap, access_past_the_end_of_the_mapping_raises_sigsegv, "mmap.bounds.pas
 
 	hx_evidence("mapping_length", "%zu", 2 * ps);
 	EXPECT_FAULT_AT(toucher, SIGSEGV, 2 * ps);
+	EXPECT_FAULT_CODE("SEGV_MAPERR");
 }
 
 CASE_F(mmap, write_past_the_end_of_the_mapping_lands_silently_in_the_mapping_that_follows, "mmap.bounds.past-the-mapping",
@@ -207,6 +208,7 @@ CASE_F(mmap, first_write_to_a_mapping_of_an_empty_file_raises_sigbus_at_offset_0
 	}
 
 	EXPECT_FAULT_AT(writer, SIGBUS, 0);
+	EXPECT_FAULT_CODE("BUS_ADRERR");
 	munmap(m, ps);
 }
 

@@ -685,6 +685,21 @@ FAULT(munmap_unaligned_succeeds, "munmap-unaligned-succeeds", "mmap.munmap.moved
       "munmap of an address that is not page-aligned returns 0 (and unmaps nothing)",
       .munmap = munmap_unaligned_succeeds);
 
+/* The tail of a file mapping, from a page inside it to at most its end,
+ * is made inaccessible instead of unmapped: still in the maps, and a touch
+ * is SEGV_ACCERR where nothing mapped gives SEGV_MAPERR. */
+static int munmap_inside_keeps_prot_none(void *addr, size_t *len)
+{
+	struct mapping *m = mapping_at(addr);
+	if (!m || (char *)addr == m->addr || (char *)addr + *len > m->addr + round_up(m->len) ||
+	    (uintptr_t)addr % (uintptr_t)page)
+		return GO_ON;
+	return get_mprotect()(addr, *len, PROT_NONE);
+}
+FAULT(munmap_inside_keeps_prot_none, "munmap-inside-keeps-prot-none", "mmap.munmap.moved-pointer", CASES,
+      "munmap from inside a file mapping to its end leaves the pages mapped PROT_NONE (SEGV_ACCERR)",
+      .munmap = munmap_inside_keeps_prot_none);
+
 static void *mmap_unaligned_offset(const struct mmap_call *c)
 {
 	if (c->off % page == 0)
