@@ -1136,6 +1136,31 @@ FAULT(clone_vm_ignored, "clone-vm-ignored", "ipc.address-space.every-process", C
       "clone(2) drops CLONE_VM: the clone gets a copy of the address space",
       .clone_flags = without_clone_vm);
 
+/* A clone asked to share the address space becomes a thread of the
+ * caller (same pid, same thread group). */
+static int clone_vm_as_thread(int flags)
+{
+	return flags & CLONE_VM ? (flags & ~0xff) | CLONE_THREAD | CLONE_SIGHAND : flags;
+}
+FAULT(clone_vm_makes_a_thread, "clone-vm-makes-a-thread", "ipc.address-space.every-process", CASES,
+      "clone(2) with CLONE_VM makes a thread of the caller, not a process of its own",
+      .clone_flags = clone_vm_as_thread);
+
+/* No access check: refused, the call reads the caller's own memory at the
+ * remote address instead (a fork's copy holds what its parent held). */
+static ssize_t vm_read_unchecked(pid_t pid, const struct iovec *local, unsigned long nlocal,
+				 const struct iovec *remote, unsigned long nremote, unsigned long flags)
+{
+	ssize_t n = get_process_vm_readv()(pid, local, nlocal, remote, nremote, flags);
+	if (n != -1 || errno != EPERM || nlocal != 1 || nremote != 1 || local->iov_len > remote->iov_len)
+		return n;
+	memcpy(local->iov_base, remote->iov_base, local->iov_len);
+	return (ssize_t)local->iov_len;
+}
+FAULT(process_vm_unchecked, "process-vm-unchecked", "ipc.address-space.no-access", CASES,
+      "process_vm_readv without ptrace access succeeds (no access check)",
+      .process_vm_readv = vm_read_unchecked);
+
 static ssize_t vm_refused(UNUSED pid_t pid, UNUSED const struct iovec *local,
 			  UNUSED unsigned long nlocal, UNUSED const struct iovec *remote,
 			  UNUSED unsigned long nremote, UNUSED unsigned long flags)
@@ -1146,6 +1171,25 @@ static ssize_t vm_refused(UNUSED pid_t pid, UNUSED const struct iovec *local,
 FAULT(process_vm_refused, "process-vm-refused", "ipc.address-space.no-access", CASES,
       "process_vm_readv and process_vm_writev fail with EPERM",
       .process_vm_readv = vm_refused, .process_vm_writev = vm_refused);
+
+/* The kernel puts the sender's real uid in si_uid: for the length of the
+ * call the real uid is made the effective one (allowed: the sender is
+ * root in effect), so the receiver is told the effective uid. */
+static int kill_as_effective_uid(pid_t pid, int sig)
+{
+	uid_t r, e, saved;
+	if (pid <= 0 || sig == SIGKILL || getresuid(&r, &e, &saved) != 0 || r == e || e != 0)
+		return get_kill()(pid, sig);
+	setresuid(e, e, saved);
+	int ret = get_kill()(pid, sig);
+	int err = errno;
+	setresuid(r, e, saved);
+	errno = err;
+	return ret;
+}
+FAULT(kill_si_uid_effective, "kill-si-uid-effective", "ipc.signal.standard-siginfo", CASES,
+      "a signal sent with kill carries the sender's effective uid as si_uid, not its real uid",
+      .kill = kill_as_effective_uid);
 
 /* The harness ends children with SIGKILL: that stays a kill. */
 static int kill_by_sigqueue(pid_t pid, int sig)
