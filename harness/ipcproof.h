@@ -232,8 +232,17 @@ _Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
 pid_t hx_child_writes(int fd, int other_end, const void *buf, size_t n);
 
 /* Starts a separate program (not a fork of this one) with only fds 0-2
- * and the listed ones (keep[], nkeep) open. */
+ * and the listed ones (keep[], nkeep) open, unrelated to this process: no
+ * descendant of it (a double fork, reparented away), in a session of its
+ * own.  hx_wait, hx_has_ended and EXPECT_EXITS take its pid as a child's;
+ * the case end kills it with the children. */
 pid_t hx_spawn(char *const argv[], const int *keep, int nkeep);
+/* Whether a program from hx_spawn is truly no kin: neither it nor its
+ * launcher descends from this process, and its session is another one
+ * (the facts are evidence, stranger.*). */
+bool hx_unrelated(pid_t pid);
+#define EXPECT_UNRELATED(pid) \
+	cr_assert(hx_unrelated(pid), "program %d is kin of this process (see stranger.*)", (int)(pid))
 /* Runs a program to its end (bounded) with its stdout captured into out
  * (NUL-terminated); returns its wait status, or -1 if it did not end. */
 int hx_capture(char *const argv[], char *out, size_t size);

@@ -140,6 +140,7 @@ CASE_F(mmap, unrelated_process_write_to_a_shared_file_mapping_is_seen_by_this_on
 	int ready[2], go[2];
 	char *mem = page_mapping(self, variant, MAP_SHARED);
 	pid_t peer = start_peer("write", self->path, ready, go);
+	EXPECT_UNRELATED(peer);
 
 	char sign = 0;
 	ssize_t n = read(ready[0], &sign, 1);
@@ -166,6 +167,7 @@ CASE_F(mmap, write_to_a_shared_file_mapping_is_seen_by_an_unrelated_process, "mm
 	int ready[2], go[2];
 	char *mem = page_mapping(self, variant, MAP_SHARED);
 	pid_t peer = start_peer("read", self->path, ready, go);
+	EXPECT_UNRELATED(peer);
 	char sign = 0;
 	cr_assert_eq(read(ready[0], &sign, 1), 1, "the peer never said it had mapped the file");
 

@@ -383,6 +383,43 @@ FAULT(pipe_proc_fd_refused, "pipe-proc-fd-refused", "pipe.users.related-only", P
       "an unrelated program cannot open a pipe through /proc/PID/fd/N (EACCES)",
       .open = refuse_fifo_through_proc);
 
+/* The parent in /proc/PID/stat, 0 if unreadable. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = get_open()(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ssize_t n = get_read()(fd, buf, sizeof buf - 1);
+	get_close()(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *rp = strrchr(buf, ')');
+	int ppid = 0;
+	return rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
+}
+
+/* A Yama-like rule keyed on kinship: another process's descriptors only
+ * for its descendants.  An "unrelated" program that is in fact the
+ * case's child passes; a truly unrelated one is refused. */
+static int proc_fd_for_descendants_only(const char *path, int flags, mode_t mode)
+{
+	int owner;
+	if (sscanf(path, "/proc/%d/fd/", &owner) == 1 && path_is_fifo(path)) {
+		bool descendant = false;
+		for (pid_t up = getppid(); up > 1 && !descendant; up = parent_of(up))
+			descendant = up == owner;
+		if (!descendant) {
+			errno = EACCES;
+			return -1;
+		}
+	}
+	return get_open()(path, flags, mode);
+}
+FAULT(pipe_proc_fd_kin_only, "pipe-proc-fd-kin-only", "pipe.users.related-only", PEER_PIPE,
+      "a process's pipe can be opened through /proc/PID/fd only by its descendants",
+      .open = proc_fd_for_descendants_only);
+
 static ssize_t write_read_end_succeeds(int fd, const void *buf, size_t count)
 {
 	ssize_t n = get_write()(fd, buf, count);
@@ -1319,6 +1356,33 @@ FAULT(peer_ipc_fifo_refused, "peer-ipc-fifo-refused", "ipc.overview.fifo-unrelat
 FAULT(peer_ipc_mmap_private, "peer-ipc-mmap-private", "ipc.overview.mmap-unrelated", PEER_IPC,
       "separately started programs' MAP_SHARED file mappings are private",
       .mmap_args = shared_is_private);
+
+/* peer-ipc's mode is its first argument. */
+static bool peer_mode_is(const char *mode)
+{
+	char args[512];
+	int fd = get_open()("/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ssize_t n = get_read()(fd, args, sizeof args - 1);
+	get_close()(fd);
+	if (n <= 0)
+		return false;
+	args[n] = '\0';
+	size_t first = strlen(args) + 1;
+	return (ssize_t)first < n && strcmp(args + first, mode) == 0;
+}
+
+/* The reading program's MAP_SHARED mapping is a copy of the file made at
+ * mmap: what is in the file then shows, later stores elsewhere never. */
+static void reader_shared_is_private(size_t *len, int *flags)
+{
+	if (peer_mode_is("mmap-read"))
+		shared_is_private(len, flags);
+}
+FAULT(peer_ipc_mmap_snapshot, "peer-ipc-mmap-snapshot", "ipc.overview.mmap-unrelated", PEER_IPC,
+      "a program's MAP_SHARED file mapping is a copy taken at mmap: stores made later by another never show",
+      .mmap_args = reader_shared_is_private, .file_mapped = copy_private_now);
 
 /* ==== the wrapped calls ====================================================== */
 
