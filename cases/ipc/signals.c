@@ -109,6 +109,8 @@ CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue, "ipc.signal.sigqueu
 		hx_evidence("si_code", "%s", code_name(si.si_code));
 		hx_evidence("si_value", "%p", si.si_value.sival_ptr);
 		hx_evidence("value_bytes", "%zu", sizeof si.si_value);
+		CHILD_EXPECT(sizeof si.si_value == sizeof(void *), "si_value is %zu bytes, a pointer %zu",
+			     sizeof si.si_value, sizeof(void *));
 		CHILD_EXPECT(si.si_code == SI_QUEUE, "si_code %d", si.si_code);
 		CHILD_EXPECT(si.si_pid == sender, "si_pid %d", (int)si.si_pid);
 		CHILD_EXPECT(si.si_value.sival_ptr == value, "si_value %p", si.si_value.sival_ptr);
