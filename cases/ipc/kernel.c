@@ -24,23 +24,29 @@ static int queued(int fd)
 	return n;
 }
 
-/* A child that waits for the writer's checkpoint and only then reads the
- * data pipe, expecting message; data[1] stays the case's. */
-static pid_t reader_after_go(int data[2])
+/* A child that waits for the sender's checkpoint and only then reads
+ * ends[0], expecting message; ends[1] stays the case's. */
+static pid_t receiver_after_go(int ends[2])
 {
-	hx_pipe(data);
 	pid_t reader;
 	IN_CHILD(reader) {
 		char buf[sizeof message] = "";
-		close(data[1]);
+		close(ends[1]);
 		hx_checkpoint_wait(0);
-		ssize_t n = hx_read_all(data[0], buf, sizeof buf);
+		ssize_t n = hx_read_all(ends[0], buf, sizeof buf);
 		hx_evidence("reader_got", "%.*s", (int)sizeof buf - 1, buf);
 		CHILD_EXPECT(n == sizeof buf && memcmp(buf, message, sizeof buf) == 0,
 			     "the reader got %zd bytes: \"%.*s\"", n, (int)sizeof buf - 1, buf);
 	}
-	close(data[0]);
+	close(ends[0]);
 	return reader;
+}
+
+/* The same over a new pipe, data. */
+static pid_t reader_after_go(int data[2])
+{
+	hx_pipe(data);
+	return receiver_after_go(data);
 }
 
 CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns, "ipc.kernel.buffer-copy")
@@ -132,23 +138,14 @@ CASE(ipc, socket_sender_may_overwrite_its_buffer_once_send_returns, "ipc.kernel.
 	char buf[sizeof message];
 	memcpy(buf, message, sizeof buf);
 	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	pid_t receiver;
-	IN_CHILD(receiver) {
-		char got[sizeof message] = "";
-		close(sv[0]);
-		hx_checkpoint_wait(0);
-		ssize_t n = hx_read_all(sv[1], got, sizeof got);
-		CHILD_EXPECT(n == sizeof got && memcmp(got, message, sizeof got) == 0,
-			     "the receiver got %zd bytes: \"%.*s\"", n, (int)sizeof got - 1, got);
-	}
-	close(sv[1]);
+	pid_t receiver = receiver_after_go(sv);
 
-	ssize_t n = send(sv[0], buf, sizeof buf, 0);
+	ssize_t n = send(sv[1], buf, sizeof buf, 0);
 	memset(buf, 'x', sizeof buf);
 	hx_checkpoint_wake(0);
 
 	EXPECT_EXITS(receiver, 0);
-	close(sv[0]);
+	close(sv[1]);
 	cr_assert_eq(n, (ssize_t)sizeof buf);
 }
 

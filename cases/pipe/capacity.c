@@ -126,7 +126,10 @@ CASE(pipe, f_setpipe_sz_below_the_packets_of_a_packet_pipe_fails_with_ebusy, "pi
 {
 	int p[2];
 	long pg = hx_page_size();
-	SAFE(pipe2(p, O_DIRECT));
+	/* Room for the packets whatever the default capacity, and a write
+	 * that fails rather than waits should there be none. */
+	SAFE(pipe2(p, O_DIRECT | O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETPIPE_SZ, (int)(8 * pg)));
 	for (int i = 0; i < 3; i++)
 		SAFE(write(p[1], "x", 1));
 

@@ -524,7 +524,7 @@ static ssize_t write_half(int fd, const void *buf, size_t count)
 		return get_write()(fd, buf, count / 2);
 	return get_write()(fd, buf, count);
 }
-FAULT(pipe_short_writes, "pipe-short-writes", "pipe.write.room-continues", CASES,
+FAULT(pipe_short_writes, "pipe-short-writes", "pipe.write.room-continues,pipe.capacity.ulimit-is-pipe-buf", CASES,
       "a blocking pipe write of 2 to PIPE_BUF-1 bytes queues only half of them",
       .write = write_half);
 
@@ -1048,7 +1048,7 @@ static void bus_error_is_alignment(int sig, siginfo_t *si)
 	if (m && m->size_at_mmap == 0)
 		si->si_code = BUS_ADRALN;
 }
-FAULT(sigbus_reported_as_alignment, "sigbus-reported-as-alignment", "mmap.empty-file.not-alignment", CASES,
+FAULT(sigbus_reported_as_alignment, "sigbus-reported-as-alignment", "mmap.empty-file.not-alignment,mmap.empty-file.access-sigbus", CASES,
       "the SIGBUS of a mapping of an empty file comes with si_code BUS_ADRALN",
       .relayed_signal = SIGBUS, .fault_report = bus_error_is_alignment);
 
