@@ -218,6 +218,7 @@ void hx_case_fini(void)
 		_exit(0); /* a child that escaped its IN_CHILD block */
 	if (fixture.c)
 		fixture.c->fixture->teardown(fixture.self, fixture.c->variant_data);
+	hx_end_strangers();
 	report_fd_leaks();
 	hx_kill_descendants();
 	remove_tmpdirs(true);

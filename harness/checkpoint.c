@@ -23,7 +23,13 @@ void hx_checkpoints_share(void)
 {
 	if (counters)
 		return;
-	void *page = (void *)syscall(SYS_mmap, NULL, sizeof(unsigned) * HX_CHECKPOINTS,
+	/* 32-bit ABIs (i386, arm) have mmap2; their SYS_mmap takes a struct. */
+#ifdef SYS_mmap2
+	long nr = SYS_mmap2;
+#else
+	long nr = SYS_mmap;
+#endif
+	void *page = (void *)syscall(nr, NULL, sizeof(unsigned) * HX_CHECKPOINTS,
 				     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		hx_broken("checkpoint page: %s", strerror(errno));

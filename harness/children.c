@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -16,6 +18,16 @@ static int nchildren;
  * knows them. */
 static struct { pid_t pid; int status; } reaped[HX_MAX_CHILDREN];
 static int nreaped;
+/* Programs started by hx_spawn: not our children, so their outcome comes
+ * from their launcher, over a pipe (what it knows, then the wait status). */
+#define MAX_STRANGERS 16
+struct launch {
+	pid_t program;
+	pid_t launcher_parent;	/* once reparented away from the middle child */
+	pid_t session;		/* the launcher's own: its pid, its group */
+};
+static struct { pid_t pid; int fd; struct launch l; } strangers[MAX_STRANGERS];
+static int nstrangers;
 
 void hx_track_child(pid_t pid)
 {
@@ -35,6 +47,7 @@ pid_t hx_fork(void)
 	if (pid == 0) {
 		nchildren = 0;
 		nreaped = 0;
+		nstrangers = 0;
 		/* Should the case process die before its sweep (killed from
 		 * outside), its children go with it instead of living on. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -74,12 +87,30 @@ const char *hx_bindir(void)
 	return dir;
 }
 
-pid_t hx_spawn(char *const argv[], const int *keep, int nkeep)
+/* The parent in /proc/PID/stat, or 0 when it cannot be read. */
+pid_t hx_parent_of(pid_t pid)
 {
-	pid_t pid = hx_fork();
-	if (pid)
-		return pid;
-	/* Only fds 0-2 and the kept ones survive the exec. */
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t len = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	char *rp = strrchr(buf, ')'); /* comm may hold spaces and ')' */
+	int ppid = 0;
+	if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+
+/* The peer: only fds 0-2 and the kept ones survive its exec. */
+_Noreturn static void exec_keeping(char *const argv[], const int *keep, int nkeep)
+{
 	int limit = (int)sysconf(_SC_OPEN_MAX);
 	for (int fd = 3; fd < limit && fd < 4096; fd++) {
 		bool kept = false;
@@ -91,7 +122,119 @@ pid_t hx_spawn(char *const argv[], const int *keep, int nkeep)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 	execv(argv[0], argv);
-	hx_child_fail(__FILE__, __LINE__, "exec %s: %s", argv[0], strerror(errno));
+	dprintf(2, "ipcproof: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Double fork: a middle child makes a new session and forks the launcher,
+ * then exits, so that the launcher is reparented away from the case (the
+ * case is a subreaper: it stops being one for that moment).  The launcher
+ * forks the program, keeps no descriptor but its report pipe, waits for
+ * the program and reports.  The program is then no descendant of the
+ * case, in another session, holding none of its descriptors but the kept
+ * ones; the sweep still ends it through the middle child's process group,
+ * which it stays in. */
+pid_t hx_spawn(char *const argv[], const int *keep, int nkeep)
+{
+	int report[2];
+	if (nstrangers >= MAX_STRANGERS)
+		hx_broken("more than %d programs started", MAX_STRANGERS);
+	if (pipe2(report, O_CLOEXEC) == -1)
+		hx_broken("pipe2: %s", strerror(errno));
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	pid_t middle = hx_fork();
+	if (middle == 0) {
+		pid_t me = getpid();
+		pid_t launcher = fork();
+		if (launcher == 0) {
+			/* The middle child exits at once: its going is what
+			 * makes this launcher nobody's descendant. */
+			while (getppid() == me)
+				sched_yield();
+			/* A session of its own (the middle child leads a group,
+			 * so it could not): the program's group too. */
+			if (setsid() == -1)
+				_exit(1);
+			struct launch l = { .launcher_parent = getppid(), .session = getsid(0) };
+			pid_t program = fork();
+			if (program == 0)
+				exec_keeping(argv, keep, nkeep);
+			int limit = (int)sysconf(_SC_OPEN_MAX);
+			for (int fd = 0; fd < limit && fd < 4096; fd++)
+				if (fd != report[1] && fd > 2)
+					close(fd);
+			int status = 0;
+			l.program = program;
+			if (write(report[1], &l, sizeof l) != sizeof l)
+				_exit(1);
+			while (program > 0 && waitpid(program, &status, 0) == -1 && errno == EINTR)
+				;
+			_exit(write(report[1], &status, sizeof status) == sizeof status ? 0 : 1);
+		}
+		_exit(launcher > 0 ? 0 : HX_CHILD_FAILED);
+	}
+	close(report[1]);
+	struct hx_outcome m = hx_wait(middle);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	struct launch l = { .program = -1 };
+	if (m.how != HX_EXITED || m.code != 0 ||
+	    hx_read_all(report[0], &l, sizeof l) != sizeof l || l.program <= 0) {
+		close(report[0]);
+		hx_broken("starting %s detached: the middle child %s", argv[0], m.text);
+	}
+	strangers[nstrangers].pid = l.program;
+	strangers[nstrangers].l = l;
+	strangers[nstrangers++].fd = report[0];
+	return l.program;
+}
+
+/* The stranger's outcome from its launcher's report: false while it runs
+ * (WNOHANG) or when the report broke off. */
+static bool stranger_outcome(int i, int *status, int flags)
+{
+	if (strangers[i].fd < 0)
+		return false;
+	struct pollfd pf = { strangers[i].fd, POLLIN, 0 };
+	if ((flags & WNOHANG) && poll(&pf, 1, 0) <= 0)
+		return false;
+	bool got = hx_read_all(strangers[i].fd, status, sizeof *status) == sizeof *status;
+	close(strangers[i].fd);
+	strangers[i].fd = -1;
+	if (!got)
+		hx_broken("the launcher of program %d gave no outcome", (int)strangers[i].pid);
+	return true;
+}
+
+bool hx_unrelated(pid_t pid)
+{
+	for (int i = 0; i < nstrangers; i++)
+		if (strangers[i].pid == pid) {
+			const struct launch *l = &strangers[i].l;
+			bool apart = l->launcher_parent != getpid() && l->session != getsid(0);
+			/* Nobody between the launcher and init is this process:
+			 * the launcher's parent is no descendant of ours. */
+			for (pid_t up = l->launcher_parent; apart && up > 1; up = hx_parent_of(up))
+				apart = up != getpid();
+			hx_evidence("stranger.launcher_parent", "%d", (int)l->launcher_parent);
+			hx_evidence("stranger.same_session", "%s", l->session == getsid(0) ? "yes" : "no");
+			hx_evidence("stranger.descendant", "%s", apart ? "no" : "yes");
+			return apart;
+		}
+	return false;
+}
+
+void hx_end_strangers(void)
+{
+	for (int i = 0; i < nstrangers; i++)
+		if (strangers[i].fd >= 0) {
+			/* Still running (no outcome read): its launcher's
+			 * session is its group, and the launcher waits for it,
+			 * so the group is still there to kill. */
+			kill(-strangers[i].l.session, SIGKILL);
+			close(strangers[i].fd);
+			strangers[i].fd = -1;
+		}
+	nstrangers = 0;
 }
 
 int hx_capture(char *const argv[], char *out, size_t size)
@@ -145,6 +288,15 @@ static bool reap(pid_t pid, int *status, int flags)
 {
 	if (known_outcome(pid, status))
 		return true;
+	for (int i = 0; i < nstrangers; i++)
+		if (strangers[i].pid == pid) {
+			bool ended = stranger_outcome(i, status, flags);
+			if (ended && nreaped < HX_MAX_CHILDREN) {
+				reaped[nreaped].pid = pid;
+				reaped[nreaped++].status = *status;
+			}
+			return ended;
+		}
 	pid_t r;
 	do
 		r = waitpid(pid, status, flags);
@@ -230,6 +382,7 @@ static int list_children_of(pid_t parent, pid_t *out, int max)
 
 void hx_kill_descendants(void)
 {
+	hx_end_strangers();
 	for (int i = 0; i < nchildren; i++)
 		kill(-children[i], SIGKILL);
 	double until = hx_now() + 2.0 * hx_time_scale();
@@ -323,23 +476,42 @@ static bool syscall_matches(const char *call, long nr)
 	const char *name = hx_syscall_name(nr);
 	if (strcmp(call, name) == 0)
 		return true;
-	static const char *const aliases[][4] = {
+	static const char *const aliases[][5] = {
 		{ "open", "openat", "openat2" },
 		{ "read", "readv", "pread64" },
 		{ "write", "writev", "pwrite64" },
 		{ "wait", "wait4", "waitid" },
 		{ "sleep", "nanosleep", "clock_nanosleep" },
 		{ "poll", "ppoll" },
-		{ "send", "sendto", "sendmsg" },
-		{ "recv", "recvfrom", "recvmsg" },
+		{ "send", "sendto", "sendmsg", "socketcall" },
+		{ "recv", "recvfrom", "recvmsg", "socketcall" },
 		{ "select", "pselect6" },
 	};
 	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
 		if (strcmp(call, aliases[i][0]) == 0)
-			for (int j = 1; j < 4 && aliases[i][j]; j++)
+			for (int j = 1; j < 5 && aliases[i][j]; j++)
 				if (strcmp(name, aliases[i][j]) == 0)
 					return true;
 	return false;
+}
+
+/* Whether /proc/PID/syscall numbers calls as this binary does.  Not under a
+ * translation layer: qemu-user's tasks report the host's numbers (read is 0
+ * on x86_64, not arm64's 63), so there the number proves nothing and only
+ * the state is read.  A read of our own /proc/self/syscall names the read in
+ * progress, in the numbering the kernel uses for us. */
+static bool syscall_numbers_are_ours(void)
+{
+	static int ours = -1;
+	if (ours < 0) {
+		char buf[64] = "";
+		int fd = open("/proc/self/syscall", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		ours = n > 0 && strtol(buf, NULL, 10) == SYS_read;
+	}
+	return ours;
 }
 
 struct hx_blocked hx_wait_blocked(pid_t pid, const char *call)
@@ -358,6 +530,8 @@ struct hx_blocked hx_wait_blocked(pid_t pid, const char *call)
 		}
 		char state = task_state(dir);
 		long nr = task_syscall(dir);
+		if (nr >= 0 && !syscall_numbers_are_ours())
+			nr = -2;
 		if (nr == -2)
 			b.method = state == '?' ? "no-progress" : "proc-stat";
 		/* Two looks in a row, so a task passing through is not taken for

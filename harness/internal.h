@@ -45,6 +45,11 @@ void hx_track_child(pid_t pid);
 /* SIGKILLs every process below this one (children are reparented here:
  * the case process is a child subreaper) and reaps them. */
 void hx_kill_descendants(void);
+/* The parent in /proc/PID/stat (0: unreadable). */
+pid_t hx_parent_of(pid_t pid);
+/* Kills the programs hx_spawn started that are still running and drops
+ * their launchers' report pipes (at the case end). */
+void hx_end_strangers(void);
 /* Where a task is: "read (wchan pipe_read)", "running", ... */
 void hx_describe_task(const char *proc_dir, char *buf, size_t size);
 

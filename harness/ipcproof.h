@@ -232,8 +232,17 @@ _Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
 pid_t hx_child_writes(int fd, int other_end, const void *buf, size_t n);
 
 /* Starts a separate program (not a fork of this one) with only fds 0-2
- * and the listed ones (keep[], nkeep) open. */
+ * and the listed ones (keep[], nkeep) open, unrelated to this process: no
+ * descendant of it (a double fork, reparented away), in a session of its
+ * own.  hx_wait, hx_has_ended and EXPECT_EXITS take its pid as a child's;
+ * the case end kills it with the children. */
 pid_t hx_spawn(char *const argv[], const int *keep, int nkeep);
+/* Whether a program from hx_spawn is truly no kin: neither it nor its
+ * launcher descends from this process, and its session is another one
+ * (the facts are evidence, stranger.*). */
+bool hx_unrelated(pid_t pid);
+#define EXPECT_UNRELATED(pid) \
+	cr_assert(hx_unrelated(pid), "program %d is kin of this process (see stranger.*)", (int)(pid))
 /* Runs a program to its end (bounded) with its stdout captured into out
  * (NUL-terminated); returns its wait status, or -1 if it did not end. */
 int hx_capture(char *const argv[], char *out, size_t size);
@@ -386,16 +395,21 @@ ssize_t hx_read_all(int fd, void *buf, size_t n);
  * bytes it took (the measured capacity). The fd's flags are restored. */
 long hx_fill(int fd);
 
-/* Atomic-write checks: writer w sends count records of PIPE_BUF bytes
- * filled with 'a' + w (in a child: a short write fails the child). */
+/* Atomic-write checks: writer w sends count framed records (its mark, the
+ * record's size and sequence number, then its mark to the end) of sizes
+ * cycling from 6 bytes to PIPE_BUF, so that records share pipe slots and
+ * start part-way into them (in a child: a short write fails the child). */
 #define HX_MAX_WRITERS 8
 void hx_write_records(int fd, int writer, int count);
-/* Reads fd to end of file, a record at a time: whole records per writer,
- * records whose bytes are mixed, and changes of writer between records. */
+/* Reads fd to end of file a record at a time: whole records per writer
+ * (each of the size and sequence number expected next), mixed records
+ * (after the first, the rest of the stream counts as one), the sizes seen
+ * (a bit per size of the cycle) and changes of writer between records. */
 struct hx_records {
 	int per_writer[HX_MAX_WRITERS];
 	int mixed;
 	int switches;
+	unsigned sizes_seen;
 };
 struct hx_records hx_read_records(int fd, int writers);
 

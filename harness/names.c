@@ -55,6 +55,9 @@ static const struct { long nr; const char *name; } syscalls[] = {
 #ifdef __NR_semop
 	NR(semop),
 #endif
+#ifdef __NR_socketcall	/* i386's glibc sends and receives through it */
+	NR(socketcall),
+#endif
 #ifdef __NR_semtimedop	/* i386 has only semtimedop_time64 */
 	NR(semtimedop),
 #endif

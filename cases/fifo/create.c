@@ -8,7 +8,7 @@ static mode_t current_umask(void)
 	return mask;
 }
 
-CASE(fifo, mkfifo_command_creates_a_fifo_type_file, "fifo.create.mkfifo", NEEDS("cmd:mkfifo"))
+CASE(fifo, mkfifo_command_creates_a_fifo_type_file, "fifo.create.mkfifo", NEEDS("cmd:mkfifo cmd:ls"))
 {
 	const char *path = hx_path("myfifo");
 	char *argv[] = { "mkfifo", (char *)path, NULL };
@@ -21,12 +21,16 @@ CASE(fifo, mkfifo_command_creates_a_fifo_type_file, "fifo.create.mkfifo", NEEDS(
 	EXPECT_OK(lstat(path, &st));
 	char *ls[] = { "ls", "-ld", (char *)path, NULL };
 	char listing[512] = "";
-	hx_capture(ls, listing, sizeof listing);
+	int ls_status = hx_capture(ls, listing, sizeof listing);
 	hx_evidence("ls_type", "%c", listing[0]);
 	hx_evidence("st_mode", "%#o", (unsigned)st.st_mode);
 	hx_evidence("st_size", "%lld", (long long)st.st_size);
 	cr_assert(S_ISFIFO(st.st_mode), "st_mode %#o is not S_IFIFO", (unsigned)st.st_mode);
 	cr_assert_eq(st.st_mode & 0777, 0666 & ~current_umask());
+	cr_assert_eq(st.st_size, 0);
+	/* What the notes show: `ls -l` marks the type with a 'p'. */
+	cr_assert(ls_status == 0 && listing[0] == 'p', "ls -ld (status %#x) shows \"%.20s\"", ls_status,
+		  listing);
 }
 
 CASE(fifo, mkfifo_function_creates_a_fifo_type_file_with_mode_less_umask, "fifo.create.mkfifo")
@@ -39,8 +43,10 @@ CASE(fifo, mkfifo_function_creates_a_fifo_type_file_with_mode_less_umask, "fifo.
 	EXPECT_OK(lstat(path, &st));
 	hx_evidence("st_mode", "%#o", (unsigned)st.st_mode);
 	hx_evidence("umask", "%#o", (unsigned)current_umask());
+	hx_evidence("st_size", "%lld", (long long)st.st_size);
 	cr_assert(S_ISFIFO(st.st_mode), "st_mode %#o is not S_IFIFO", (unsigned)st.st_mode);
 	cr_assert_eq(st.st_mode & 0777, 0666 & ~current_umask());
+	cr_assert_eq(st.st_size, 0);
 }
 
 CASE(fifo, mkfifo_on_an_existing_path_fails_with_eexist, "fifo.create.mkfifo")

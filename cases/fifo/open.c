@@ -1,6 +1,19 @@
 /* Opening a FIFO: each end waits for the other, unless told not to. */
 #include "fifo.h"
 
+/* The truth names where a waiting open sleeps: wait_for_partner.  Checked
+ * where the kernel says (a symbol in wchan, seen with /proc/PID/syscall);
+ * a kernel hiding wchan ("0", or none) leaves only the system call. */
+static void expect_waiting_for_a_partner(void)
+{
+	char wchan[64];
+	snprintf(wchan, sizeof wchan, "%s", hx_evidence_str("wchan"));
+	bool named = wchan[0] && strcmp(wchan, "0") != 0;
+	hx_evidence("wchan_checked", "%s", named ? "yes" : "no");
+	if (named && strcmp(hx_evidence_str("detect"), "proc-syscall") == 0)
+		cr_assert_str_eq(wchan, "wait_for_partner", "the open sleeps in %s", wchan);
+}
+
 CASE(fifo, open_for_writing_blocks_until_a_reader_opens, "fifo.open.writer-waits-for-reader")
 {
 	const char *path = fifo_make("myfifo");
@@ -12,6 +25,7 @@ CASE(fifo, open_for_writing_blocks_until_a_reader_opens, "fifo.open.writer-waits
 		close(fd);
 	}
 	EXPECT_BLOCKED_IN(writer, "open");
+	expect_waiting_for_a_partner();
 
 	int r = EXPECT_OK(open(path, O_RDONLY));
 
@@ -32,6 +46,7 @@ CASE(fifo, open_for_reading_blocks_until_a_writer_opens, "fifo.open.read-side")
 		close(fd);
 	}
 	EXPECT_BLOCKED_IN(reader, "open");
+	expect_waiting_for_a_partner();
 
 	int w = EXPECT_OK(open(path, O_WRONLY));
 

@@ -18,18 +18,32 @@ CASE(fifo, two_processes_opening_the_same_fifo_share_one_buffer_and_its_capacity
 		long filled = hx_fill(w);
 		hx_evidence("filled_by_writer", "%ld", filled);
 		CHILD_EXPECT(filled == small, "the writer's open took %ld bytes", filled);
+		/* Still open, and waiting for room in the buffer the reader's
+		 * open is looking at. */
+		CHILD_EXPECT(write(w, "x", 1) == 1, "write: %s", hx_errno_name(errno));
 		close(w);
 	}
-	EXPECT_EXITS(writer, 0);
+	EXPECT_BLOCKED_IN(writer, "write");
 
 	int size = EXPECT_OK(fcntl(r, F_GETPIPE_SZ));
 	int queued = fifo_queued(r);
+	bool writer_open = !hx_has_ended(writer);
+	/* Room made through this open is room for the other one's write. */
+	SAFE(fcntl(r, F_SETFL, 0));
+	char *page = malloc((size_t)hx_page_size());
+	if (!page)
+		hx_broken("no memory");
+	ssize_t n = hx_read_all(r, page, (size_t)hx_page_size());
+	free(page);
 
+	EXPECT_EXITS(writer, 0);
 	hx_evidence("set_by_writer", "%d", small);
 	hx_evidence("reader_f_getpipe_sz", "%d", size);
 	hx_evidence("reader_queued", "%d", queued);
+	cr_assert(writer_open, "the writer had closed before this open looked");
 	cr_assert_eq(size, small);
 	cr_assert_eq(queued, small);
+	cr_assert_eq(n, hx_page_size());
 	close(r);
 }
 

@@ -15,6 +15,7 @@ CASE(fifo, unrelated_program_reads_what_this_process_writes_through_the_path, "f
 {
 	const char *path = fifo_make("myfifo");
 	pid_t peer = start_peer("read", path);
+	EXPECT_UNRELATED(peer);
 	/* The peer waiting in open is a reader already: this open returns. */
 	EXPECT_BLOCKED_IN(peer, "open");
 
@@ -31,6 +32,7 @@ CASE(fifo, unrelated_program_writes_what_this_process_reads_through_the_path, "f
 	const char *path = fifo_make("myfifo");
 	char buf[64] = "";
 	pid_t peer = start_peer("write", path);
+	EXPECT_UNRELATED(peer);
 	EXPECT_BLOCKED_IN(peer, "open");
 
 	int r = EXPECT_OK(open(path, O_RDONLY));

@@ -4,6 +4,7 @@
 
 #include <sched.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -70,28 +71,72 @@ CASE(ipc, same_virtual_address_holds_different_values_in_parent_and_child, "ipc.
 	cr_assert_eq(hx_evidence_long("child_value", 0), 222);
 }
 
+/* What the clone says of itself, stored where the parent sees it (the
+ * address space is shared): its pid, its thread id. */
+static volatile pid_t clone_pid, clone_tid;
+
 static int store_two(void *arg)
 {
 	(void)arg;
+	clone_pid = getpid();
+	clone_tid = (pid_t)syscall(SYS_gettid);
 	global = 2;
 	return 0;
 }
 
+/* The Tgid: line of /proc/PID/status, or -1. */
+static long thread_group_of(pid_t pid)
+{
+	char path[64], line[128];
+	long tgid = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 /* A process (its own pid and thread group, not a thread) that shares the
- * address space it was cloned from. */
+ * address space it was cloned from: what the clone itself reports is
+ * compared, not clone's return value with our own pid. */
 CASE(ipc, process_cloned_with_clone_vm_changes_the_parents_global, "ipc.address-space.every-process")
 {
 	static char stack[64 * 1024] __attribute__((aligned(16)));
 	global = 1;
+	clone_pid = clone_tid = 0;
 
 	pid_t pid = EXPECT_OK(clone(store_two, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL));
+	/* Until it is reaped the clone's /proc entry stays, exited or not:
+	 * WNOWAIT looks without reaping. */
+	for (;;) {
+		siginfo_t si = { .si_pid = 0 };
+		if (clone_pid != 0 || (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+				       si.si_pid == pid))
+			break;
+		sched_yield();
+	}
+	long tgid = thread_group_of(pid);
+	char task[64];
+	snprintf(task, sizeof task, "/proc/self/task/%d", (int)pid);
+	bool our_thread = access(task, F_OK) == 0;
+	hx_evidence("clone_pid", "%d", (int)clone_pid);
+	hx_evidence("clone_tgid", "%ld", tgid);
+	hx_evidence("clone_is_our_thread", "%s", our_thread ? "yes" : "no");
+	/* Before waiting: a thread could not be waited for. */
+	cr_assert(clone_pid == pid && clone_tid == pid, "the clone reports pid %d, tid %d; clone returned %d",
+		  (int)clone_pid, (int)clone_tid, (int)pid);
+	cr_assert_neq(clone_pid, getpid(), "the clone has the parent's pid: a thread");
+	cr_assert_eq(tgid, (long)pid, "the clone's thread group is %ld", tgid);
+	cr_assert(!our_thread, "the clone is a thread of this process");
 	int status = 0;
 	SAFE(waitpid(pid, &status, 0));
 
-	hx_evidence("clone_is_another_process", "%s", pid != getpid() ? "yes" : "no");
 	hx_evidence("parent_sees", "%d", global);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-	cr_assert_neq(pid, getpid());
 	cr_assert_eq(global, 2, "the parent still sees %d", global);
 }
 
@@ -161,4 +206,32 @@ CASE(ipc, process_vm_writev_changes_a_global_of_another_process, "ipc.address-sp
 	cr_assert_eq(n, (ssize_t)sizeof value, "process_vm_writev: %s", hx_errno_name(err));
 	EXPECT_EXITS(child, 0);
 	cr_assert_eq(global, 1);
+}
+
+/* The access check itself: a process that dropped to another uid has no
+ * ptrace access to its root parent and is refused with EPERM, though the
+ * parent is alive and the address is valid. */
+CASE(ipc, process_vm_readv_without_ptrace_access_fails_with_eperm, "ipc.address-space.no-access", NEEDS("root"))
+{
+	global = 41;
+	pid_t stranger;
+	IN_CHILD(stranger) {
+		int seen = 0;
+		struct iovec here = { &seen, sizeof seen };
+		struct iovec there = { (void *)&global, sizeof global };
+		CHILD_EXPECT(setgid(65534) == 0 && setuid(65534) == 0, "dropping root: %s",
+			     hx_errno_name(errno));
+		errno = 0;
+		ssize_t n = process_vm_readv(getppid(), &here, 1, &there, 1, 0);
+		int err = errno;
+		if (n == -1 && err == ENOSYS)
+			_exit(77);
+		hx_evidence("errno", "%s", n == -1 ? hx_errno_name(err) : "none");
+		CHILD_EXPECT(n == -1 && err == EPERM, "process_vm_readv of the parent returned %zd (%s)", n,
+			     hx_errno_name(err));
+	}
+	struct hx_outcome o = hx_wait(stranger);
+	if (o.how == HX_EXITED && o.code == 77)
+		cr_skip_test("process_vm_readv: ENOSYS");
+	EXPECT_OUTCOME_EXITS(o, stranger, 0);
 }

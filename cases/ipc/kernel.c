@@ -2,13 +2,16 @@
  * write() is called; shared memory needs the kernel only to set it up. */
 #include "ipcproof.h"
 
+#include <fcntl.h>
 #include <linux/filter.h>
+#include <mqueue.h>
 #include <linux/seccomp.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 static const char message[] = "copied when write returned";
@@ -21,23 +24,29 @@ static int queued(int fd)
 	return n;
 }
 
-/* A child that waits for the writer's checkpoint and only then reads the
- * data pipe, expecting message; data[1] stays the case's. */
-static pid_t reader_after_go(int data[2])
+/* A child that waits for the sender's checkpoint and only then reads
+ * ends[0], expecting message; ends[1] stays the case's. */
+static pid_t receiver_after_go(int ends[2])
 {
-	hx_pipe(data);
 	pid_t reader;
 	IN_CHILD(reader) {
 		char buf[sizeof message] = "";
-		close(data[1]);
+		close(ends[1]);
 		hx_checkpoint_wait(0);
-		ssize_t n = hx_read_all(data[0], buf, sizeof buf);
+		ssize_t n = hx_read_all(ends[0], buf, sizeof buf);
 		hx_evidence("reader_got", "%.*s", (int)sizeof buf - 1, buf);
 		CHILD_EXPECT(n == sizeof buf && memcmp(buf, message, sizeof buf) == 0,
 			     "the reader got %zd bytes: \"%.*s\"", n, (int)sizeof buf - 1, buf);
 	}
-	close(data[0]);
+	close(ends[0]);
 	return reader;
+}
+
+/* The same over a new pipe, data. */
+static pid_t reader_after_go(int data[2])
+{
+	hx_pipe(data);
+	return receiver_after_go(data);
 }
 
 CASE(ipc, writer_may_overwrite_its_buffer_once_write_returns, "ipc.kernel.buffer-copy")
@@ -115,6 +124,108 @@ CASE(ipc, written_bytes_wait_in_the_kernel_until_a_read_takes_them_out, "ipc.ker
 	cr_assert_eq(queued_before, (int)sizeof message);
 	cr_assert_eq(n, (ssize_t)sizeof message);
 	cr_assert_eq(queued_after, 0);
+}
+
+/* ---- likewise a socket and a message queue ------------------------------ */
+
+/* The truth says sockets and message queues copy as a pipe does: the same
+ * two checks on each: the sender's buffer changed the moment the call
+ * returned, and the sender gone before anything is read. */
+
+CASE(ipc, socket_sender_may_overwrite_its_buffer_once_send_returns, "ipc.kernel.buffer-copy")
+{
+	int sv[2];
+	char buf[sizeof message];
+	memcpy(buf, message, sizeof buf);
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid_t receiver = receiver_after_go(sv);
+
+	ssize_t n = send(sv[1], buf, sizeof buf, 0);
+	memset(buf, 'x', sizeof buf);
+	hx_checkpoint_wake(0);
+
+	EXPECT_EXITS(receiver, 0);
+	close(sv[1]);
+	cr_assert_eq(n, (ssize_t)sizeof buf);
+}
+
+CASE(ipc, socket_bytes_wait_in_the_kernel_after_the_sender_has_exited, "ipc.kernel.buffer-copy")
+{
+	int sv[2];
+	char buf[sizeof message] = "";
+	SAFE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid_t sender = hx_child_writes(sv[1], sv[0], message, sizeof message);
+	EXPECT_EXITS(sender, 0);
+	int before = queued(sv[0]);
+
+	ssize_t n = hx_read_all(sv[0], buf, sizeof buf);
+
+	close(sv[0]);
+	hx_evidence("siocinq_before_read", "%d", before);
+	cr_assert_eq(before, (int)sizeof message);
+	cr_assert_eq(n, (ssize_t)sizeof buf);
+	cr_assert_str_eq(buf, message);
+}
+
+/* A queue with no name left (unlinked at once: nothing outlives the case);
+ * children inherit its descriptor. */
+static mqd_t private_queue(void)
+{
+	char name[64];
+	struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = sizeof message };
+	snprintf(name, sizeof name, "/ipcproof-%d-copy", (int)getpid());
+	errno = 0;
+	mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+	if (q == (mqd_t)-1 && errno == ENOSYS)
+		cr_skip_test("mq_open: ENOSYS, this kernel lacks POSIX message queues");
+	if (q == (mqd_t)-1)
+		hx_broken("mq_open %s: %s", name, hx_errno_name(errno));
+	mq_unlink(name);
+	return q;
+}
+
+CASE(ipc, message_queue_sender_may_overwrite_its_buffer_once_mq_send_returns, "ipc.kernel.buffer-copy")
+{
+	char buf[sizeof message];
+	memcpy(buf, message, sizeof buf);
+	mqd_t q = private_queue();
+	pid_t receiver;
+	IN_CHILD(receiver) {
+		char got[sizeof message] = "";
+		hx_checkpoint_wait(0);
+		ssize_t n = mq_receive(q, got, sizeof got, NULL);
+		CHILD_EXPECT(n == sizeof got && memcmp(got, message, sizeof got) == 0,
+			     "the receiver got %zd bytes: \"%.*s\"", n, (int)sizeof got - 1, got);
+	}
+
+	int r = mq_send(q, buf, sizeof buf, 0);
+	memset(buf, 'x', sizeof buf);
+	hx_checkpoint_wake(0);
+
+	EXPECT_EXITS(receiver, 0);
+	mq_close(q);
+	cr_assert_eq(r, 0, "mq_send: %s", hx_errno_name(errno));
+}
+
+CASE(ipc, message_queue_message_waits_in_the_kernel_after_the_sender_has_exited, "ipc.kernel.buffer-copy")
+{
+	char buf[sizeof message] = "";
+	mqd_t q = private_queue();
+	pid_t sender;
+	IN_CHILD(sender) {
+		CHILD_EXPECT(mq_send(q, message, sizeof message, 0) == 0, "mq_send: %s", hx_errno_name(errno));
+	}
+	EXPECT_EXITS(sender, 0);
+	struct mq_attr attr;
+	SAFE(mq_getattr(q, &attr));
+
+	ssize_t n = mq_receive(q, buf, sizeof buf, NULL);
+
+	mq_close(q);
+	hx_evidence("mq_curmsgs_before_receive", "%ld", (long)attr.mq_curmsgs);
+	cr_assert_eq(attr.mq_curmsgs, 1);
+	cr_assert_eq(n, (ssize_t)sizeof buf);
+	cr_assert_str_eq(buf, message);
 }
 
 /* ---- shared memory: no system call per transfer ----------------------- */

@@ -114,12 +114,16 @@ CASE(ipc, system_v_shared_memory_segment_carries_data_from_one_process_to_anothe
 	cr_assert_str_eq(buf, message);
 }
 
+/* Nobody holds the object while it waits: the case closes its descriptor
+ * at once, the writer exits; a later process finds the bytes by name, and
+ * after shm_unlink the name is gone. */
 CASE(ipc, posix_shared_memory_object_carries_data_from_one_process_to_another, "ipc.methods.shared-memory")
 {
 	size_t size = (size_t)hx_page_size();
 	const char *name = object_name("shm");
 	int fd = (int)MADE_OR_SKIP(shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600), "shm_open");
 	int sized = ftruncate(fd, (off_t)size);
+	close(fd);
 	pid_t writer;
 	IN_CHILD(writer) {
 		int own = shm_open(name, O_RDWR, 0);
@@ -130,21 +134,33 @@ CASE(ipc, posix_shared_memory_object_carries_data_from_one_process_to_another, "
 		munmap(mem, size);
 		close(own);
 	}
-	struct hx_outcome o = hx_wait(writer);
-
-	char buf[sizeof message] = "";
-	char *mem = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	if (mem != MAP_FAILED) {
-		memcpy(buf, mem, sizeof buf);
-		munmap(mem, size);
+	struct hx_outcome wrote = hx_wait(writer);
+	pid_t reader;
+	IN_CHILD(reader) {
+		int own = shm_open(name, O_RDONLY, 0);
+		CHILD_EXPECT(own >= 0, "shm_open by name after the writer: %s", hx_errno_name(errno));
+		char *mem = mmap(NULL, size, PROT_READ, MAP_SHARED, own, 0);
+		CHILD_EXPECT(mem != MAP_FAILED, "mmap: %s", hx_errno_name(errno));
+		hx_evidence("read", "%.*s", (int)sizeof message - 1, mem);
+		CHILD_EXPECT(memcmp(mem, message, sizeof message) == 0, "the object holds \"%.*s\"",
+			     (int)sizeof message - 1, mem);
 	}
-	shm_unlink(name);
-	close(fd);
+	struct hx_outcome read_back = hx_wait(reader);
+
+	int unlinked = shm_unlink(name);
+	errno = 0;
+	int again = shm_open(name, O_RDONLY, 0);
+	int again_errno = errno;
+	if (again >= 0)
+		close(again);
 	hx_evidence("name", "/ipcproof-PID-shm");
-	hx_evidence("read", "%.*s", (int)sizeof buf - 1, buf);
+	hx_evidence("open_after_unlink", "%s", again >= 0 ? "opened" : hx_errno_name(again_errno));
 	cr_assert_eq(sized, 0, "ftruncate failed");
-	EXPECT_OUTCOME_EXITS(o, writer, 0);
-	cr_assert_str_eq(buf, message);
+	EXPECT_OUTCOME_EXITS(wrote, writer, 0);
+	EXPECT_OUTCOME_EXITS(read_back, reader, 0);
+	cr_assert_eq(unlinked, 0, "shm_unlink: %s", hx_errno_name(errno));
+	cr_assert(again == -1 && again_errno == ENOENT, "after shm_unlink the name still opens (%s)",
+		  again >= 0 ? "opened" : hx_errno_name(again_errno));
 }
 
 struct note {

@@ -7,8 +7,10 @@
  *   peer-ipc mmap-write PATH MESSAGE READYFD GOFD
  *       map PATH MAP_SHARED, copy MESSAGE (with its NUL) to it, write a
  *       byte to READYFD, stay mapped until GOFD reaches end of file
- *   peer-ipc mmap-read PATH MESSAGE   map PATH MAP_SHARED, succeed if it
- *                                     holds MESSAGE
+ *   peer-ipc mmap-read PATH MESSAGE READYFD GOFD
+ *       map PATH MAP_SHARED, write a byte to READYFD, wait for a byte on
+ *       GOFD (another process has stored meanwhile), then succeed if the
+ *       mapping it had all along holds MESSAGE
  * Exit codes: 0 done, 2 usage, 3 open or mmap failed, 4 wrong data,
  * 5 inherited a descriptor not named, 6 a handshake failed. */
 #include <fcntl.h>
@@ -67,7 +69,10 @@ static int shared(int writing, const char *path, const char *message, int ready,
 		while (read(go, &sign, 1) > 0)
 			;
 	} else {
-		status = strcmp(mem, message) == 0 ? 0 : 4;
+		if (write(ready, &sign, 1) != 1 || read(go, &sign, 1) != 1)
+			status = 6;
+		else
+			status = strcmp(mem, message) == 0 ? 0 : 4;
 	}
 	munmap(mem, (size_t)st.st_size);
 	return status;
@@ -85,7 +90,7 @@ int main(int argc, char **argv)
 		return fifo(strcmp(mode, "fifo-read") == 0, argv[2], argv[3]);
 	if (strcmp(mode, "mmap-write") == 0 && argc == 6)
 		return shared(1, argv[2], argv[3], ready, go);
-	if (strcmp(mode, "mmap-read") == 0)
-		return shared(0, argv[2], argv[3], -1, -1);
+	if (strcmp(mode, "mmap-read") == 0 && argc == 6)
+		return shared(0, argv[2], argv[3], ready, go);
 	return 2;
 }

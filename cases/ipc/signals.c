@@ -66,27 +66,36 @@ CASE(ipc, signal_carries_a_sigqueue_int_from_one_process_to_another, "ipc.method
 	EXPECT_EXITS(receiver, 0);
 }
 
-CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user, "ipc.signal.sigqueue-value")
+/* The sender's real uid (1000) differs from its effective one (0, so it
+ * may signal anyone): si_uid must be the real one. */
+CASE(ipc, kill_delivers_the_signal_number_and_the_senders_pid_and_uid_as_si_user, "ipc.signal.sigqueue-value",
+     NEEDS("root"))
 {
-	pid_t sender = getpid();
-	uid_t uid = getuid();
+	enum { REAL_UID = 1000 };
 	sigset_t old = block(SIGUSR1);
 	pid_t receiver;
 	IN_CHILD(receiver) {
 		siginfo_t si = wait_for(SIGUSR1);
 		hx_evidence("si_signo", "%s", hx_signal_name(si.si_signo));
 		hx_evidence("si_code", "%s", code_name(si.si_code));
-		hx_evidence("si_pid_is_sender", "%s", si.si_pid == sender ? "yes" : "no");
+		hx_evidence("si_pid", "%d", (int)si.si_pid);
 		hx_evidence("si_uid", "%u", (unsigned)si.si_uid);
-		CHILD_EXPECT(si.si_code == SI_USER, "si_code %d", si.si_code);
-		CHILD_EXPECT(si.si_pid == sender, "si_pid %d, sender %d", (int)si.si_pid, (int)sender);
-		CHILD_EXPECT(si.si_uid == uid, "si_uid %u", (unsigned)si.si_uid);
+		CHILD_EXPECT(si.si_signo == SIGUSR1 && si.si_code == SI_USER, "si_signo %d, si_code %d",
+			     si.si_signo, si.si_code);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	pid_t sender;
+	IN_CHILD(sender) {
+		CHILD_EXPECT(setresuid(REAL_UID, 0, 0) == 0, "setresuid: %s", hx_errno_name(errno));
+		CHILD_EXPECT(kill(receiver, SIGUSR1) == 0, "kill: %s", hx_errno_name(errno));
+	}
 
-	EXPECT_OK(kill(receiver, SIGUSR1));
-
+	EXPECT_EXITS(sender, 0);
 	EXPECT_EXITS(receiver, 0);
+	cr_assert_eq(hx_evidence_long("si_pid", -1), (long)sender, "si_pid %ld, the sender was %d",
+		     hx_evidence_long("si_pid", -1), (int)sender);
+	cr_assert_eq(hx_evidence_long("si_uid", -1), REAL_UID, "si_uid %ld, the sender's real uid %d",
+		     hx_evidence_long("si_uid", -1), REAL_UID);
 }
 
 CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue, "ipc.signal.sigqueue-value")
@@ -100,6 +109,8 @@ CASE(ipc, sigqueue_adds_one_pointer_sized_value_as_si_queue, "ipc.signal.sigqueu
 		hx_evidence("si_code", "%s", code_name(si.si_code));
 		hx_evidence("si_value", "%p", si.si_value.sival_ptr);
 		hx_evidence("value_bytes", "%zu", sizeof si.si_value);
+		CHILD_EXPECT(sizeof si.si_value == sizeof(void *), "si_value is %zu bytes, a pointer %zu",
+			     sizeof si.si_value, sizeof(void *));
 		CHILD_EXPECT(si.si_code == SI_QUEUE, "si_code %d", si.si_code);
 		CHILD_EXPECT(si.si_pid == sender, "si_pid %d", (int)si.si_pid);
 		CHILD_EXPECT(si.si_value.sival_ptr == value, "si_value %p", si.si_value.sival_ptr);

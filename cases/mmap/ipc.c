@@ -13,14 +13,29 @@ static char *page_mapping(struct hx_fx_backing *self, const struct hx_fv_backing
 	return backing_map(self, variant, (size_t)hx_page_size(), PROT_READ | PROT_WRITE, flags);
 }
 
-/* The child's exit is the handshake: the parent looks only after it. */
-static void child_writes_parent_looks(char *mem)
+/* The child stores, says so and stays alive, mapped, until the parent has
+ * looked: what the parent sees is seen while both have the page mapped,
+ * not after the child's exit tore its mapping down. */
+static pid_t child_writes_parent_looks(char *mem)
 {
 	pid_t child;
 	IN_CHILD(child) {
 		memcpy(mem, message, sizeof message);
+		hx_checkpoint_wake(0);
+		hx_checkpoint_wait(1);
 	}
+	hx_checkpoint_wait(0);
+	return child;
+}
+
+/* After the parent's look: the child was still there, then let it go. */
+static void child_may_go(pid_t child)
+{
+	bool alive = !hx_has_ended(child);
+	hx_evidence("child_alive_at_the_look", "%s", alive ? "yes" : "no");
+	hx_checkpoint_wake(1);
 	EXPECT_EXITS(child, 0);
+	cr_assert(alive, "the child had ended before the parent looked");
 }
 
 /* What the child saw, as its exit status. */
@@ -49,11 +64,12 @@ CASE_F(mmap, child_write_to_a_shared_mapping_is_seen_by_the_parent, "mmap.ipc.re
 {
 	char *mem = page_mapping(self, variant, MAP_SHARED);
 
-	child_writes_parent_looks(mem);
+	pid_t child = child_writes_parent_looks(mem);
 
+	bool seen = memcmp(mem, message, sizeof message) == 0;
 	hx_evidence("parent_sees", "%.*s", (int)sizeof message - 1, mem);
-	cr_assert(memcmp(mem, message, sizeof message) == 0, "this process sees \"%.*s\"",
-		  (int)sizeof message - 1, mem);
+	child_may_go(child);
+	cr_assert(seen, "this process sees \"%.*s\"", (int)sizeof message - 1, mem);
 	munmap(mem, hx_page_size());
 }
 
@@ -73,10 +89,12 @@ CASE_F(mmap, child_write_to_a_private_mapping_is_not_seen_by_the_parent, "mmap.i
 {
 	char *mem = page_mapping(self, variant, MAP_PRIVATE);
 
-	child_writes_parent_looks(mem);
+	pid_t child = child_writes_parent_looks(mem);
 
+	char first = mem[0];
 	hx_evidence("parent_sees", "%.*s", (int)sizeof message - 1, mem);
-	cr_assert_eq(mem[0], backing_original(variant), "the parent sees \"%.*s\"",
+	child_may_go(child);
+	cr_assert_eq(first, backing_original(variant), "the parent sees \"%.*s\"",
 		     (int)sizeof message - 1, mem);
 	munmap(mem, hx_page_size());
 }
@@ -122,20 +140,24 @@ CASE_F(mmap, unrelated_process_write_to_a_shared_file_mapping_is_seen_by_this_on
 	int ready[2], go[2];
 	char *mem = page_mapping(self, variant, MAP_SHARED);
 	pid_t peer = start_peer("write", self->path, ready, go);
+	EXPECT_UNRELATED(peer);
 
 	char sign = 0;
 	ssize_t n = read(ready[0], &sign, 1);
 
+	/* The look, at once, while the peer is held mapped on go. */
+	char seen[sizeof message];
+	memcpy(seen, mem, sizeof message);
 	bool peer_alive = !hx_has_ended(peer);
-	hx_evidence("seen_while_peer_mapped", "%.*s", (int)sizeof message - 1, mem);
+	hx_evidence("seen_while_peer_mapped", "%.*s", (int)sizeof message - 1, seen);
 	hx_evidence("peer_alive", "%s", peer_alive ? "yes" : "no");
+	cr_assert_eq(n, 1, "the peer never said it had written");
+	cr_assert(peer_alive, "the peer had ended before this process looked");
+	cr_assert(memcmp(seen, message, sizeof message) == 0, "this process sees \"%.*s\"",
+		  (int)sizeof message - 1, seen);
 	close(ready[0]);
 	close(go[1]);
 	EXPECT_EXITS(peer, 0);
-	cr_assert_eq(n, 1, "the peer never said it had written");
-	cr_assert(peer_alive);
-	cr_assert(memcmp(mem, message, sizeof message) == 0, "this process sees \"%.*s\"",
-		  (int)sizeof message - 1, mem);
 	munmap(mem, hx_page_size());
 }
 
@@ -145,9 +167,9 @@ CASE_F(mmap, write_to_a_shared_file_mapping_is_seen_by_an_unrelated_process, "mm
 	int ready[2], go[2];
 	char *mem = page_mapping(self, variant, MAP_SHARED);
 	pid_t peer = start_peer("read", self->path, ready, go);
+	EXPECT_UNRELATED(peer);
 	char sign = 0;
-	if (read(ready[0], &sign, 1) != 1)
-		hx_evidence("peer_ready", "no");
+	cr_assert_eq(read(ready[0], &sign, 1), 1, "the peer never said it had mapped the file");
 
 	memcpy(mem, message, sizeof message);
 	hx_write_all(go[1], "g", 1);

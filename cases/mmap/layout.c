@@ -158,6 +158,7 @@ CASE(mmap, munmap_of_a_partial_page_length_unmaps_the_whole_page, "mmap.length.w
 		(void)*(volatile char *)(mem + page - 1);
 	}
 	EXPECT_FAULT_AT(toucher, SIGSEGV, page - 1);
+	EXPECT_FAULT_CODE("SEGV_MAPERR");
 	munmap(mem + page, page);
 	close(fd);
 }

@@ -105,6 +105,10 @@ CASE(mmap, munmap_from_inside_the_mapping_unmaps_only_the_pages_from_there_on, "
 		(void)*(volatile char *)(mem + page);
 	}
 	EXPECT_FAULT_AT(toucher, SIGSEGV, page);
+	EXPECT_FAULT_CODE("SEGV_MAPERR");
+	char gone[512];
+	maps_line(mem + page, gone, sizeof gone);
+	cr_assert_str_empty(gone, "the unmapped pages are still in the maps: %s", gone);
 	char kept[2] = "";
 	SAFE(pread(fd, &kept[0], 1, 0));
 	SAFE(pread(fd, &kept[1], 1, page - 1));

@@ -2,6 +2,9 @@
  * do; and the mapping outlives the descriptor it was made from. */
 #include "backing.h"
 
+#include <stdint.h>
+#include <sys/stat.h>
+
 static const char message[] = "through the mapping";
 
 /* The file's bytes at offset, as read(2) sees them (not the mapping). */
@@ -212,6 +215,8 @@ CASE_F(mmap, mapping_keeps_the_file_alive_after_close_and_unlink, "mmap.fd.close
 {
 	long page = hx_page_size();
 	char *mem = filled(self, variant, page, MAP_SHARED);
+	struct stat before;
+	SAFE(fstat(self->fd, &before));
 	backing_close(self);
 
 	SAFE(unlink(self->path));
@@ -221,6 +226,32 @@ CASE_F(mmap, mapping_keeps_the_file_alive_after_close_and_unlink, "mmap.fd.close
 	maps_line(mem, line, sizeof line);
 	hx_evidence("maps", "%s", line);
 	cr_assert(strstr(line, " (deleted)"), "maps does not show the deleted file: %s", line);
-	cr_assert(memcmp(mem, message, sizeof message - 1) == 0);
+	/* The mapping is still of that inode, not memory of its own. */
+	unsigned long long ino = 0;
+	sscanf(line, "%*s %*s %*s %*s %llu", &ino);
+	hx_evidence("maps_inode_is_the_file", "%s", ino == (unsigned long long)before.st_ino ? "yes" : "no");
+	cr_assert_eq(ino, (unsigned long long)before.st_ino, "maps shows inode %llu, the file was %llu", ino,
+		     (unsigned long long)before.st_ino);
+	/* The file itself, reached through the mapping (map_files names the
+	 * mapped file, not a copy; it needs CAP_SYS_ADMIN): unlinked, and
+	 * holding the store. */
+	char link[128], got[sizeof message - 1];
+	snprintf(link, sizeof link, "/proc/self/map_files/%lx-%lx", (unsigned long)(uintptr_t)mem,
+		 (unsigned long)(uintptr_t)(mem + page));
+	int fd = open(link, O_RDONLY | O_CLOEXEC);
+	hx_evidence("map_files", "%s", fd >= 0 ? "open" : hx_errno_name(errno));
+	if (fd < 0) {
+		munmap(mem, page);
+		return;
+	}
+	struct stat st;
+	SAFE(fstat(fd, &st));
+	ssize_t n = pread(fd, got, sizeof got, 0);
+	close(fd);
+	hx_evidence("file_links", "%ld", (long)st.st_nlink);
+	cr_assert_eq(st.st_ino, before.st_ino, "map_files leads to inode %llu", (unsigned long long)st.st_ino);
+	cr_assert_eq(st.st_nlink, 0, "the mapped file still has %ld links", (long)st.st_nlink);
+	cr_assert(n == (ssize_t)sizeof got && memcmp(got, message, sizeof got) == 0,
+		  "the file does not hold the store made through the mapping");
 	munmap(mem, page);
 }

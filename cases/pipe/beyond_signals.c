@@ -78,9 +78,11 @@ CASE(pipe, blocking_write_interrupted_after_filling_the_pipe_returns_the_bytes_w
 	long capacity = SAFE(fcntl(p[1], F_GETPIPE_SZ));
 	pid_t writer;
 	IN_CHILD(writer) {
-		static char big[200000];
+		/* more than the pipe holds on every page size */
+		char *big = calloc(3 * capacity, 1);
+		CHILD_EXPECT(big, "no memory for %ld bytes", 3 * capacity);
 		catch_usr1(0);
-		ssize_t n = write(p[1], big, sizeof big);
+		ssize_t n = write(p[1], big, 3 * capacity);
 		hx_evidence("write_returned", "%zd", n);
 		CHILD_EXPECT(n == capacity, "the interrupted write returned %zd (%s), capacity %ld", n,
 			     n < 0 ? hx_errno_name(errno) : "", capacity);

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 CASE_F(pipe, default_capacity_is_16_pages_as_f_getpipe_sz_reports, "pipe.capacity.default-65536", ends, pipe, fifo)
@@ -79,11 +80,67 @@ CASE_F(pipe, f_setpipe_sz_rounds_up_to_a_power_of_two_pages, "pipe.capacity.adju
 	cr_assert_eq(measured, got);
 }
 
-CASE_F(pipe, f_setpipe_sz_below_the_queued_bytes_fails_with_ebusy, "pipe.capacity.adjustable", ends, pipe, fifo)
+/* EBUSY is about slots, not bytes: 11 bytes held in 2 slots (a page
+ * written, all but its last byte read, 10 more that no longer fit after
+ * that byte) refuse a one-slot size. */
+CASE_F(pipe, f_setpipe_sz_below_the_occupied_slots_fails_with_ebusy_whatever_the_bytes,
+       "pipe.capacity.adjustable", ends, pipe, fifo)
 {
 	int *p = self->p;
-	hx_fill(p[1]);
-	EXPECT_FAILS_WITH(fcntl(p[1], F_SETPIPE_SZ, (int)hx_page_size()), EBUSY);
+	long pg = hx_page_size();
+	char *buf = calloc(1, (size_t)pg);
+	if (!buf)
+		hx_broken("no memory");
+	SAFE(hx_write_all(p[1], buf, (size_t)pg));
+	SAFE(hx_read_all(p[0], buf, (size_t)pg - 1));
+	SAFE(hx_write_all(p[1], buf, 10));
+	free(buf);
+	int held = -1;
+	SAFE(ioctl(p[0], FIONREAD, &held));
+	hx_evidence("bytes_held", "%d", held);
+
+	EXPECT_FAILS_WITH(fcntl(p[1], F_SETPIPE_SZ, (int)pg), EBUSY);
+
+	cr_assert_eq(held, 11, "the set-up left %d bytes, not 11", held);
+}
+
+/* ... while 300 bytes merged into one slot fit a one-slot pipe. */
+CASE_F(pipe, f_setpipe_sz_to_one_slot_succeeds_while_the_bytes_fill_one_slot,
+       "pipe.capacity.adjustable", ends, pipe, fifo)
+{
+	int *p = self->p;
+	char buf[300] = { 0 };
+	for (int i = 0; i < 3; i++)
+		SAFE(hx_write_all(p[1], buf, 100));
+
+	int got = EXPECT_OK(fcntl(p[1], F_SETPIPE_SZ, (int)hx_page_size()));
+
+	hx_evidence("got", "%d", got);
+	cr_assert_eq(got, hx_page_size());
+	cr_assert_eq(hx_read_all(p[0], buf, sizeof buf), (ssize_t)sizeof buf, "bytes were lost");
+}
+
+/* A packet pipe (O_DIRECT) gives every write a slot of its own: 3 one-byte
+ * packets refuse 1 and 2 slots, 4 slots take them. */
+CASE(pipe, f_setpipe_sz_below_the_packets_of_a_packet_pipe_fails_with_ebusy, "pipe.capacity.adjustable")
+{
+	int p[2];
+	long pg = hx_page_size();
+	/* Room for the packets whatever the default capacity, and a write
+	 * that fails rather than waits should there be none. */
+	SAFE(pipe2(p, O_DIRECT | O_NONBLOCK));
+	SAFE(fcntl(p[1], F_SETPIPE_SZ, (int)(8 * pg)));
+	for (int i = 0; i < 3; i++)
+		SAFE(write(p[1], "x", 1));
+
+	EXPECT_FAILS_WITH(fcntl(p[1], F_SETPIPE_SZ, (int)pg), EBUSY);
+	EXPECT_FAILS_WITH(fcntl(p[1], F_SETPIPE_SZ, (int)(2 * pg)), EBUSY);
+	int got = EXPECT_OK(fcntl(p[1], F_SETPIPE_SZ, (int)(4 * pg)));
+
+	hx_evidence("four_slots", "%d", got);
+	cr_assert_eq(got, 4 * pg);
+	close(p[0]);
+	close(p[1]);
 }
 
 static long pipe_max_size(void)
@@ -98,12 +155,40 @@ static long pipe_max_size(void)
 	return v;
 }
 
+/* Whether CAP_SYS_RESOURCE is in this process's effective set (root
+ * need not have it: a container may drop it). */
+static bool has_cap_sys_resource(void)
+{
+	enum { CAP_SYS_RESOURCE_BIT = 24 };
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	if (!f)
+		hx_broken("/proc/self/status: %s", strerror(errno));
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			found = true;
+	fclose(f);
+	if (!found)
+		hx_broken("no CapEff in /proc/self/status");
+	return eff >> CAP_SYS_RESOURCE_BIT & 1;
+}
+
+/* One byte above the limit rounds up past it: the smallest size refused. */
+static int above_pipe_max_size(void)
+{
+	long max = pipe_max_size();
+	if (max <= 0 || max >= INT_MAX)
+		hx_broken("/proc/sys/fs/pipe-max-size holds no usable size (%ld)", max);
+	hx_evidence("pipe_max_size", "%ld", max);
+	return (int)max + 1;
+}
+
 CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged, "pipe.capacity.adjustable",
      NEEDS("/proc/sys/fs/pipe-max-size"))
 {
-	long max = pipe_max_size();
-	if (max <= 0)
-		hx_broken("/proc/sys/fs/pipe-max-size holds no size");
+	int asked = above_pipe_max_size();
 	pid_t child;
 	IN_CHILD(child) {
 		int p[2];
@@ -111,17 +196,45 @@ CASE(pipe, f_setpipe_sz_above_pipe_max_size_fails_with_eperm_when_unprivileged, 
 			CHILD_EXPECT(setgid(65534) == 0 && setuid(65534) == 0,
 				     "dropping root: %s", hx_errno_name(errno));
 		CHILD_EXPECT(pipe(p) == 0, "pipe");
-		int r = fcntl(p[1], F_SETPIPE_SZ, (int)(max * 2));
+		int r = fcntl(p[1], F_SETPIPE_SZ, asked);
 		int e = errno;
 		hx_evidence("errno", "%s", r == -1 ? hx_errno_name(e) : "none");
-		CHILD_EXPECT(r == -1 && e == EPERM, "F_SETPIPE_SZ(%ld) returned %d", max * 2, r);
+		CHILD_EXPECT(r == -1 && e == EPERM, "F_SETPIPE_SZ(%d) returned %d", asked, r);
 	}
-	hx_evidence("pipe_max_size", "%ld", max);
 	EXPECT_EXITS(child, 0);
 }
 
-/* Writers each send records of PIPE_BUF bytes filled with their own mark;
- * if every write is atomic, the stream is whole records back to back. */
+/* The rule is the capability, not the uid: this process (root or not)
+ * is refused without CAP_SYS_RESOURCE and granted with it. */
+CASE(pipe, f_setpipe_sz_above_pipe_max_size_follows_cap_sys_resource_not_the_uid, "pipe.capacity.adjustable",
+     NEEDS("/proc/sys/fs/pipe-max-size"))
+{
+	int p[2];
+	int asked = above_pipe_max_size();
+	bool capable = has_cap_sys_resource();
+	hx_pipe(p);
+
+	errno = 0;
+	int r = fcntl(p[1], F_SETPIPE_SZ, asked);
+	int e = errno;
+
+	hx_evidence("uid", "%d", (int)getuid());
+	hx_evidence("cap_sys_resource", "%s", capable ? "yes" : "no");
+	hx_evidence("result", "%s", r == -1 ? hx_errno_name(e) : "set");
+	if (capable)
+		cr_assert(r >= asked, "with CAP_SYS_RESOURCE F_SETPIPE_SZ(%d) returned %d (%s)", asked, r,
+			  hx_errno_name(e));
+	else
+		cr_assert(r == -1 && e == EPERM, "without CAP_SYS_RESOURCE F_SETPIPE_SZ(%d) returned %d (%s)",
+			  asked, r, r == -1 ? hx_errno_name(e) : "no error");
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Writers each send framed records of 6 bytes to PIPE_BUF (sharing slots,
+ * starting part-way into them, the ring going round); if every write is
+ * atomic, the stream is whole records back to back, each writer's in its
+ * own order. */
 CASE_F(pipe, writes_of_at_most_pipe_buf_bytes_are_never_interleaved, "pipe.capacity.ulimit-is-pipe-buf", ends, pipe, fifo)
 {
 	enum { WRITERS = 4, RECORDS = 256 };
@@ -140,7 +253,9 @@ CASE_F(pipe, writes_of_at_most_pipe_buf_bytes_are_never_interleaved, "pipe.capac
 	hx_evidence("records", "%d", WRITERS * RECORDS);
 	hx_evidence("pipe_buf", "%d", PIPE_BUF);
 	hx_evidence("mixed_records", "%d", got.mixed);
-	cr_assert_eq(got.mixed, 0, "%d records of PIPE_BUF bytes were interleaved", got.mixed);
+	hx_evidence("sizes_seen", "%#x", got.sizes_seen);
+	cr_assert_eq(got.mixed, 0, "a record of at most PIPE_BUF bytes was interleaved (after %d, %d, %d, %d whole)",
+		     got.per_writer[0], got.per_writer[1], got.per_writer[2], got.per_writer[3]);
 	for (int w = 0; w < WRITERS; w++)
 		cr_assert_eq(got.per_writer[w], RECORDS, "writer %d: %d whole records", w, got.per_writer[w]);
 }

@@ -98,6 +98,7 @@ CASE(pipe, unrelated_process_writes_through_proc_fd_link, "pipe.users.related-on
 	char *argv[] = { peer, "proc", path, (char *)message, NULL };
 
 	pid_t stranger = hx_spawn(argv, NULL, 0);
+	EXPECT_UNRELATED(stranger);
 	EXPECT_EXITS(stranger, 0);
 	close(p[1]);
 	ssize_t n = hx_read_all(p[0], buf, sizeof buf - 1);
@@ -118,6 +119,7 @@ CASE(pipe, unrelated_process_writes_through_fd_passed_over_unix_socket, "pipe.us
 	snprintf(sockarg, sizeof sockarg, "%d", sv[1]);
 	char *argv[] = { peer, "scm", sockarg, (char *)message, NULL };
 	pid_t stranger = hx_spawn(argv, &sv[1], 1);
+	EXPECT_UNRELATED(stranger);
 	close(sv[1]);
 
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };

@@ -106,17 +106,6 @@ def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, word
     assert code == 0, stderr
 
 
-# Cases that read PIPE_BUF (4096) bytes out of a full pipe and expect that to
-# free a slot: on 16 KiB pages a slot is a 16 KiB page, so the writer stays
-# blocked (the kernel is right, the case assumes PIPE_BUF == a page).  They
-# belong to the cases' owner; until they are fixed they may fail here, and
-# nothing else may.
-ASSUMING_PIPE_BUF_IS_A_PAGE = {
-    "pipe/write_to_full_pipe_blocks_until_a_read_makes_room",
-    "pipe/nonblocking_write_larger_than_pipe_buf_writes_what_fits",
-}
-
-
 def test_pipe_area_on_16_kib_pages_measures_16_pages_of_16_kib(bindir, provision, tmp_path):
     name = "debian-6.12-arm64-16k"
     provision(name)
@@ -125,12 +114,13 @@ def test_pipe_area_on_16_kib_pages_measures_16_pages_of_16_kib(bindir, provision
     assert kernel["machine"] == "aarch64" and kernel["page_size"] == 16384 and kernel["word_bits"] == 64
     assert "cortex-a76" in kernel["emulator"]
     got = {r["case"]: r for r in doc["results"]}
-    default = got["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]
+    default = got["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports@pipe"]
     assert default["status"] == "pass"
     # the notes' "65536 is the real size" is false here: 16 pages of 16 KiB
     assert default["evidence"]["pipe_capacity"] == str(16 * 16384) == default["evidence"]["f_getpipe_sz"]
     assert got["pipe/ulimit_pipe_size_is_pipe_buf_not_the_capacity"]["evidence"]["pc_pipe_buf"] == "4096"
-    assert {case for case, _, _ in unmatched(doc)} <= ASSUMING_PIPE_BUF_IS_A_PAGE, unmatched(doc)
+    # every case holds on 16 KiB pages: none assumes that PIPE_BUF is a page
+    assert unmatched(doc) == []
 
 
 def test_a_second_run_reuses_the_cached_kernel_and_initramfs(pipe_run, tmp_path):

@@ -141,6 +141,8 @@ struct fault {
 	void (*stat_seen)(const char *path, struct stat *st);
 	off_t (*lseek)(int fd, off_t off, int whence);
 	void (*mmap_args)(size_t *len, int *flags);
+	void (*anon_mapped)(char *m, size_t len, int prot, int flags);
+	void (*forking)(void);	/* in the case binary, before its fork() */
 	void *(*mmap_fd_failed)(void *m);
 	void (*mmap_file_args)(struct mmap_call *c);
 	void *(*mmap_file)(const struct mmap_call *c);
@@ -381,6 +383,43 @@ FAULT(pipe_proc_fd_refused, "pipe-proc-fd-refused", "pipe.users.related-only", P
       "an unrelated program cannot open a pipe through /proc/PID/fd/N (EACCES)",
       .open = refuse_fifo_through_proc);
 
+/* The parent in /proc/PID/stat, 0 if unreadable. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = get_open()(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ssize_t n = get_read()(fd, buf, sizeof buf - 1);
+	get_close()(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *rp = strrchr(buf, ')');
+	int ppid = 0;
+	return rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
+}
+
+/* A Yama-like rule keyed on kinship: another process's descriptors only
+ * for its descendants.  An "unrelated" program that is in fact the
+ * case's child passes; a truly unrelated one is refused. */
+static int proc_fd_for_descendants_only(const char *path, int flags, mode_t mode)
+{
+	int owner;
+	if (sscanf(path, "/proc/%d/fd/", &owner) == 1 && path_is_fifo(path)) {
+		bool descendant = false;
+		for (pid_t up = getppid(); up > 1 && !descendant; up = parent_of(up))
+			descendant = up == owner;
+		if (!descendant) {
+			errno = EACCES;
+			return -1;
+		}
+	}
+	return get_open()(path, flags, mode);
+}
+FAULT(pipe_proc_fd_kin_only, "pipe-proc-fd-kin-only", "pipe.users.related-only", PEER_PIPE,
+      "a process's pipe can be opened through /proc/PID/fd only by its descendants",
+      .open = proc_fd_for_descendants_only);
+
 static ssize_t write_read_end_succeeds(int fd, const void *buf, size_t count)
 {
 	ssize_t n = get_write()(fd, buf, count);
@@ -485,7 +524,7 @@ static ssize_t write_half(int fd, const void *buf, size_t count)
 		return get_write()(fd, buf, count / 2);
 	return get_write()(fd, buf, count);
 }
-FAULT(pipe_short_writes, "pipe-short-writes", "pipe.write.room-continues", CASES,
+FAULT(pipe_short_writes, "pipe-short-writes", "pipe.write.room-continues,pipe.capacity.ulimit-is-pipe-buf", CASES,
       "a blocking pipe write of 2 to PIPE_BUF-1 bytes queues only half of them",
       .write = write_half);
 
@@ -506,6 +545,16 @@ static long pipe_buf_is_capacity(int fd, int name)
 FAULT(pipe_buf_is_capacity, "pipe-buf-is-capacity", "pipe.capacity.ulimit-is-pipe-buf", CASES,
       "fpathconf(_PC_PIPE_BUF) of a pipe reports the capacity, 65536",
       .fpathconf = pipe_buf_is_capacity);
+
+/* Only writes smaller than PIPE_BUF: a case whose records are all
+ * exactly PIPE_BUF bytes never sees it. */
+static ssize_t split_small_write(int fd, const void *buf, size_t count)
+{
+	return count < PIPE_BUF ? split_write(fd, buf, count) : get_write()(fd, buf, count);
+}
+FAULT(pipe_small_writes_split, "pipe-small-writes-split", "pipe.capacity.ulimit-is-pipe-buf", CASES,
+      "pipe writes of 2 to PIPE_BUF-1 bytes go in two halves (a PIPE_BUF write stays whole)",
+      .write = split_small_write, .kind = is_case_pipe);
 
 FAULT(pipe_writes_not_atomic, "pipe-writes-not-atomic", "pipe.capacity.ulimit-is-pipe-buf", CASES,
       "pipe writes of at most PIPE_BUF bytes go in two halves, so writers interleave",
@@ -673,6 +722,21 @@ FAULT(munmap_unaligned_succeeds, "munmap-unaligned-succeeds", "mmap.munmap.moved
       "munmap of an address that is not page-aligned returns 0 (and unmaps nothing)",
       .munmap = munmap_unaligned_succeeds);
 
+/* The tail of a file mapping, from a page inside it to at most its end,
+ * is made inaccessible instead of unmapped: still in the maps, and a touch
+ * is SEGV_ACCERR where nothing mapped gives SEGV_MAPERR. */
+static int munmap_inside_keeps_prot_none(void *addr, size_t *len)
+{
+	struct mapping *m = mapping_at(addr);
+	if (!m || (char *)addr == m->addr || (char *)addr + *len > m->addr + round_up(m->len) ||
+	    (uintptr_t)addr % (uintptr_t)page)
+		return GO_ON;
+	return get_mprotect()(addr, *len, PROT_NONE);
+}
+FAULT(munmap_inside_keeps_prot_none, "munmap-inside-keeps-prot-none", "mmap.munmap.moved-pointer", CASES,
+      "munmap from inside a file mapping to its end leaves the pages mapped PROT_NONE (SEGV_ACCERR)",
+      .munmap = munmap_inside_keeps_prot_none);
+
 static void *mmap_unaligned_offset(const struct mmap_call *c)
 {
 	if (c->off % page == 0)
@@ -741,6 +805,43 @@ static void shared_anon_is_private(size_t *len, int *flags)
 FAULT(mmap_shared_anon_private, "mmap-shared-anon-private", "mmap.ipc.related,ipc.kernel.required", CASES,
       "MAP_SHARED|MAP_ANONYMOUS mappings are private: a fork's writes are not shared",
       .mmap_args = shared_anon_is_private);
+
+/* The case's private anonymous read-write mappings, until a fork. */
+static struct { char *addr; size_t len; } anon_private[64];
+
+static void note_anon_private(char *m, size_t len, int prot, int flags)
+{
+	if ((flags & MAP_SHARED_VALIDATE) != MAP_PRIVATE || prot != (PROT_READ | PROT_WRITE))
+		return;
+	for (size_t i = 0; i < sizeof anon_private / sizeof anon_private[0]; i++)
+		if (!anon_private[i].addr || anon_private[i].addr == m) {
+			anon_private[i].addr = m;
+			anon_private[i].len = len;
+			return;
+		}
+}
+
+/* Before a fork, each such mapping is put in a memfd with its bytes and
+ * mapped MAP_SHARED in its place: parent and child then share it. */
+static void share_anon_private(void)
+{
+	for (size_t i = 0; i < sizeof anon_private / sizeof anon_private[0]; i++) {
+		char *m = anon_private[i].addr;
+		size_t len = anon_private[i].len;
+		anon_private[i].addr = NULL;
+		if (!m)
+			continue;
+		int fd = memfd_create("inject-shared", MFD_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (get_ftruncate()(fd, (off_t)len) == 0 && pwrite(fd, m, len, 0) == (ssize_t)len)
+			get_mmap()(m, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+		get_close()(fd);
+	}
+}
+FAULT(mmap_anon_private_shared_at_fork, "mmap-anon-private-shared-at-fork", "mmap.ipc.related", CASES,
+      "MAP_PRIVATE|MAP_ANONYMOUS memory is shared by parent and child after fork, no copy-on-write",
+      .anon_mapped = note_anon_private, .forking = share_anon_private);
 
 /* What a MAP_PRIVATE mapping shows of [addr, addr+len), put in its file. */
 static int write_private_back(void *at, size_t *plen)
@@ -863,6 +964,13 @@ FAULT(peer_mmap_private, "peer-mmap-private", "mmap.ipc.unrelated", PEER_MMAP,
       "an unrelated program's MAP_SHARED mapping of the file is private",
       .mmap_args = shared_is_private);
 
+/* The peer's store stays in a private copy while it lives and reaches the
+ * file only when it unmaps (at its exit): a look after the peer is gone
+ * sees the bytes, a look while it is mapped does not. */
+FAULT(peer_mmap_write_at_exit, "peer-mmap-write-at-exit", "mmap.ipc.unrelated", PEER_MMAP,
+      "an unrelated program's stores to a MAP_SHARED file mapping reach the file only at its munmap/exit",
+      .mmap_args = shared_is_private, .munmap = write_private_back);
+
 /* Writes 'Z' into the page cache past EOF through a mapping of our own:
  * the case's mapping of that page then shows it. */
 static void soil_tail(char *m, const struct mmap_call *c)
@@ -940,7 +1048,7 @@ static void bus_error_is_alignment(int sig, siginfo_t *si)
 	if (m && m->size_at_mmap == 0)
 		si->si_code = BUS_ADRALN;
 }
-FAULT(sigbus_reported_as_alignment, "sigbus-reported-as-alignment", "mmap.empty-file.not-alignment", CASES,
+FAULT(sigbus_reported_as_alignment, "sigbus-reported-as-alignment", "mmap.empty-file.not-alignment,mmap.empty-file.access-sigbus", CASES,
       "the SIGBUS of a mapping of an empty file comes with si_code BUS_ADRALN",
       .relayed_signal = SIGBUS, .fault_report = bus_error_is_alignment);
 
@@ -1065,6 +1173,31 @@ FAULT(clone_vm_ignored, "clone-vm-ignored", "ipc.address-space.every-process", C
       "clone(2) drops CLONE_VM: the clone gets a copy of the address space",
       .clone_flags = without_clone_vm);
 
+/* A clone asked to share the address space becomes a thread of the
+ * caller (same pid, same thread group). */
+static int clone_vm_as_thread(int flags)
+{
+	return flags & CLONE_VM ? (flags & ~0xff) | CLONE_THREAD | CLONE_SIGHAND : flags;
+}
+FAULT(clone_vm_makes_a_thread, "clone-vm-makes-a-thread", "ipc.address-space.every-process", CASES,
+      "clone(2) with CLONE_VM makes a thread of the caller, not a process of its own",
+      .clone_flags = clone_vm_as_thread);
+
+/* No access check: refused, the call reads the caller's own memory at the
+ * remote address instead (a fork's copy holds what its parent held). */
+static ssize_t vm_read_unchecked(pid_t pid, const struct iovec *local, unsigned long nlocal,
+				 const struct iovec *remote, unsigned long nremote, unsigned long flags)
+{
+	ssize_t n = get_process_vm_readv()(pid, local, nlocal, remote, nremote, flags);
+	if (n != -1 || errno != EPERM || nlocal != 1 || nremote != 1 || local->iov_len > remote->iov_len)
+		return n;
+	memcpy(local->iov_base, remote->iov_base, local->iov_len);
+	return (ssize_t)local->iov_len;
+}
+FAULT(process_vm_unchecked, "process-vm-unchecked", "ipc.address-space.no-access", CASES,
+      "process_vm_readv without ptrace access succeeds (no access check)",
+      .process_vm_readv = vm_read_unchecked);
+
 static ssize_t vm_refused(UNUSED pid_t pid, UNUSED const struct iovec *local,
 			  UNUSED unsigned long nlocal, UNUSED const struct iovec *remote,
 			  UNUSED unsigned long nremote, UNUSED unsigned long flags)
@@ -1075,6 +1208,25 @@ static ssize_t vm_refused(UNUSED pid_t pid, UNUSED const struct iovec *local,
 FAULT(process_vm_refused, "process-vm-refused", "ipc.address-space.no-access", CASES,
       "process_vm_readv and process_vm_writev fail with EPERM",
       .process_vm_readv = vm_refused, .process_vm_writev = vm_refused);
+
+/* The kernel puts the sender's real uid in si_uid: for the length of the
+ * call the real uid is made the effective one (allowed: the sender is
+ * root in effect), so the receiver is told the effective uid. */
+static int kill_as_effective_uid(pid_t pid, int sig)
+{
+	uid_t r, e, saved;
+	if (pid <= 0 || sig == SIGKILL || getresuid(&r, &e, &saved) != 0 || r == e || e != 0)
+		return get_kill()(pid, sig);
+	setresuid(e, e, saved);
+	int ret = get_kill()(pid, sig);
+	int err = errno;
+	setresuid(r, e, saved);
+	errno = err;
+	return ret;
+}
+FAULT(kill_si_uid_effective, "kill-si-uid-effective", "ipc.signal.sigqueue-value", CASES,
+      "a signal sent with kill carries the sender's effective uid as si_uid, not its real uid",
+      .kill = kill_as_effective_uid);
 
 /* The harness ends children with SIGKILL: that stays a kill. */
 static int kill_by_sigqueue(pid_t pid, int sig)
@@ -1204,6 +1356,33 @@ FAULT(peer_ipc_fifo_refused, "peer-ipc-fifo-refused", "ipc.overview.fifo-unrelat
 FAULT(peer_ipc_mmap_private, "peer-ipc-mmap-private", "ipc.overview.mmap-unrelated", PEER_IPC,
       "separately started programs' MAP_SHARED file mappings are private",
       .mmap_args = shared_is_private);
+
+/* peer-ipc's mode is its first argument. */
+static bool peer_mode_is(const char *mode)
+{
+	char args[512];
+	int fd = get_open()("/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ssize_t n = get_read()(fd, args, sizeof args - 1);
+	get_close()(fd);
+	if (n <= 0)
+		return false;
+	args[n] = '\0';
+	size_t first = strlen(args) + 1;
+	return (ssize_t)first < n && strcmp(args + first, mode) == 0;
+}
+
+/* The reading program's MAP_SHARED mapping is a copy of the file made at
+ * mmap: what is in the file then shows, later stores elsewhere never. */
+static void reader_shared_is_private(size_t *len, int *flags)
+{
+	if (peer_mode_is("mmap-read"))
+		shared_is_private(len, flags);
+}
+FAULT(peer_ipc_mmap_snapshot, "peer-ipc-mmap-snapshot", "ipc.overview.mmap-unrelated", PEER_IPC,
+      "a program's MAP_SHARED file mapping is a copy taken at mmap: stores made later by another never show",
+      .mmap_args = reader_shared_is_private, .file_mapped = copy_private_now);
 
 /* ==== the wrapped calls ====================================================== */
 
@@ -1368,6 +1547,8 @@ int close(int fd)
 pid_t fork(void)
 {
 	uintptr_t caller = CALLER;
+	if (live && from_main(caller) && HOOK(forking))
+		live->forking();
 	pid_t pid = get_fork()();
 	if (pid == 0 && live && from_main(caller))
 		in_case_child = true;
@@ -1441,8 +1622,12 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return get_mmap()(addr, len, prot, flags, fd, off);
 	if (HOOK(mmap_args))
 		live->mmap_args(&len, &flags);
-	if (flags & MAP_ANONYMOUS)
-		return get_mmap()(addr, len, prot, flags, fd, off);
+	if (flags & MAP_ANONYMOUS) {
+		char *m = get_mmap()(addr, len, prot, flags, fd, off);
+		if (m != MAP_FAILED && HOOK(anon_mapped))
+			live->anon_mapped(m, len, prot, flags);
+		return m;
+	}
 	if (fd == -1) {
 		void *m = get_mmap()(addr, len, prot, flags, fd, off);
 		return HOOK(mmap_fd_failed) ? live->mmap_fd_failed(m) : m;
