@@ -98,43 +98,51 @@ def problems(claims, notes_text=None, sources=None):
     seen_ids, seen_cases = set(), {}
     for i, claim in enumerate(claims):
         cid = claim.get("id", f"#{i + 1}")
-        beyond = is_beyond(claim)
-        for field in BEYOND_REQUIRED if beyond else REQUIRED:
-            if not claim.get(field):
-                found.append(f"{cid}: no {field}")
-        if beyond:
-            if claim["source"] not in BEYOND_SOURCES:
-                found.append(f"{cid}: source {claim['source']!r} is not one of {BEYOND_SOURCES}")
-            found += [f"{cid}: a claim beyond the notes has no {field} (there is no note to judge)"
-                      for field in BEYOND_FORBIDDEN if field in claim]
+        found += claim_problems(cid, claim, notes_text)
         if cid in seen_ids:
             found.append(f"{cid}: id used twice")
         seen_ids.add(cid)
-        if claim.get("area") not in AREAS:
-            found.append(f"{cid}: unknown area {claim.get('area')!r}")
-        elif not cid.startswith(claim["area"] + "."):
-            found.append(f"{cid}: id does not start with its area")
-        if "cases_in_toml" in claim:
-            found.append(f"{cid}: a cases list in claims.toml (the cases name their claim in the C code)")
-        verdict = claim.get("note_verdict")
-        if beyond:
-            pass
-        elif verdict not in VERDICTS:
-            found.append(f"{cid}: note_verdict {verdict!r} is not one of {VERDICTS}")
-        elif verdict != "holds" and not claim.get("why"):
-            found.append(f"{cid}: a {verdict} verdict needs a why")
         for case in claim.get("cases", []):
             if case in seen_cases:
                 found.append(f"{case}: in both {seen_cases[case]} and {cid}")
             seen_cases[case] = cid
             if not case.startswith(claim.get("area", "") + "/"):
                 found.append(f"{cid}: case {case} is not in area {claim.get('area')}")
-        if notes_text is not None and not beyond:
-            for fragment in claim.get("note", "").split(FRAGMENT_SEPARATOR):
-                if fragment.strip() not in notes_text:
-                    found.append(f"{cid}: note words not in the notes: {fragment.strip()!r}")
+    return found + source_problems(claims, case_sources() if sources is None else sources)
+
+
+def claim_problems(cid, claim, notes_text):
+    """What is wrong with one claim by itself: its fields, its area, its
+    verdict, its note's words."""
+    beyond = is_beyond(claim)
+    found = [f"{cid}: no {field}" for field in (BEYOND_REQUIRED if beyond else REQUIRED) if not claim.get(field)]
+    if beyond:
+        if claim["source"] not in BEYOND_SOURCES:
+            found.append(f"{cid}: source {claim['source']!r} is not one of {BEYOND_SOURCES}")
+        found += [f"{cid}: a claim beyond the notes has no {field} (there is no note to judge)"
+                  for field in BEYOND_FORBIDDEN if field in claim]
+    if claim.get("area") not in AREAS:
+        found.append(f"{cid}: unknown area {claim.get('area')!r}")
+    elif not cid.startswith(claim["area"] + "."):
+        found.append(f"{cid}: id does not start with its area")
+    if "cases_in_toml" in claim:
+        found.append(f"{cid}: a cases list in claims.toml (the cases name their claim in the C code)")
+    verdict = claim.get("note_verdict")
+    if not beyond and verdict not in VERDICTS:
+        found.append(f"{cid}: note_verdict {verdict!r} is not one of {VERDICTS}")
+    elif not beyond and verdict != "holds" and not claim.get("why"):
+        found.append(f"{cid}: a {verdict} verdict needs a why")
+    if notes_text is not None and not beyond:
+        found += [f"{cid}: note words not in the notes: {fragment.strip()!r}"
+                  for fragment in claim.get("note", "").split(FRAGMENT_SEPARATOR) if fragment.strip() not in notes_text]
+    return found
+
+
+def source_problems(claims, sources):
+    """Cases whose claim is not in the catalog, or in another area."""
+    found = []
     areas = {c.get("id"): c.get("area") for c in claims}
-    for case in case_sources() if sources is None else sources:
+    for case in sources:
         where = f"{case['source']}: {case['case']}"
         if case["claim"] not in areas:
             found.append(f"{where} names no claim of the catalog: {case['claim']!r}")

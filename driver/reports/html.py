@@ -4,47 +4,13 @@ the notes are wrong, then one matrix per area with a glyph per kernel and
 the evidence a click away (<details>)."""
 import json
 from html import escape
+from pathlib import Path
 
 from .. import catalog, i18n, view
 from . import numbers
 
-STYLE = """
-body{font:15px/1.45 system-ui,"WenQuanYi Zen Hei",sans-serif;margin:1.5em auto;max-width:86em;padding:0 1em;color:#222}
-h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
-nav a{margin-right:1em}
-table{border-collapse:collapse;width:100%;margin:.5em 0}
-th,td{border:1px solid #ddd;padding:.3em .45em;vertical-align:top;text-align:left}
-th{background:#f4f4f4}
-table.matrix{table-layout:fixed}
-col.claim{width:32%} col.k{width:2.3em}
-th.k{vertical-align:bottom;padding:.3em 0;height:9.5em}
-th.k span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;display:block;margin:0 auto;font-weight:normal;font-size:13px}
-td.g{text-align:center;vertical-align:middle;padding:.2em 0;font-size:16px;font-weight:bold}
-td.g.odd{outline:3px solid #202124;outline-offset:-3px}
-.pass,.xpass{background:#e6f4ea;color:#1e7d32}.xfail{background:#e8eaf6;color:#3949ab}
-.skip{background:#f1f3f4;color:#5f6368}.fail{background:#fce8e6;color:#b3261e}
-.error,.timeout{background:#fde293;color:#7a4f00}.miss{background:#eee;color:#999}
-tr.diverges>td.case{border-left:6px solid #d93025}
-.div{color:#b3261e;font-size:13px}
-.refuted{color:#b3261e;font-weight:bold}.refined{color:#8a5a00;font-weight:bold}.holds{color:#1e7d32}
-.note{font-size:1.05em}.truth{color:#333;font-size:14px}.why{color:#8a3b00;font-size:14px}
-.refs{color:#666;font-size:12px}
-code.case{overflow-wrap:anywhere}
-.ev{font:12px/1.35 ui-monospace,"DejaVu Sans Mono",monospace;color:#444}
-details>summary{cursor:pointer;color:#1a73e8;font-size:13px}
-table.evt{margin:.3em 0;font:12px/1.35 ui-monospace,"DejaVu Sans Mono",monospace}
-table.evt td{border:none;border-top:1px solid #eee;padding:.1em .4em;overflow-wrap:anywhere}
-table.evt td:first-child{width:35%}
-table.evt tr.beh{color:#777} table.evt tr.beh.differs{color:#222} table.evt tr.obs{color:#999}
-mark{background:#ffe08a;padding:0 .15em}
-.msg{font:12px/1.3 ui-monospace,monospace;color:#b3261e;white-space:pre-wrap;overflow-wrap:anywhere}
-table.sum td.n{white-space:nowrap;font:13px ui-monospace,monospace}
-table.sum td.n span{padding:0 .25em;margin-right:.15em;border-radius:3px}
-table.sum span.zero{background:none;color:#bbb}
-.profile{font-size:13px}
-.legend span{display:inline-block;margin-right:1.1em;font-size:13px}
-.legend b{display:inline-block;width:1.4em;text-align:center}
-"""
+# The page's one style sheet, inlined: the report stays one file.
+STYLE = Path(__file__).with_name("report.css").read_text(encoding="utf-8")
 
 GLYPH = {"pass": "✓", "fail": "✗", "error": "!", "timeout": "◷", "skip": "–",
          "xfail": "⊘", "xpass": "✓!", "miss": "·"}
@@ -254,16 +220,10 @@ def claim_rows(claim, kernels, index, words):
     return "\n".join(rows)
 
 
-def render(doc, lang="en"):
-    words = i18n.Words(lang)
-    doc = i18n.localised(doc, lang)
-    kernels = doc["kernels"]
-    index = view.result_index(doc)
+def top(doc, words, kernels, areas, beyond):
+    """The title, the contents, the counts and the missed kernels."""
     counts, verdicts = view.counts(doc), view.verdict_counts(doc)
-    areas = [(a, [c for c in claims if not catalog.is_beyond(c)]) for a, claims in view.areas(doc)]
-    beyond = [c for _, claims in view.areas(doc) for c in claims if catalog.is_beyond(c)]
-    areas = [(a, claims) for a, claims in areas if claims]
-    body = [f"<h1>{h(words['title'])}</h1>",
+    return [f"<h1>{h(words['title'])}</h1>",
             "<nav>" + "".join(f'<a href="#{a}">{h(t)}</a>' for a, t in (
                 ("summary", words["summary"]), ("divergences", words["disagree"]), ("wrong", words["wrong"])))
             + "".join(f'<a href="#area-{h(a)}">{h(a)}</a>' for a, _ in areas)
@@ -274,31 +234,41 @@ def render(doc, lang="en"):
             + ("，" if words.zh else ", ").join(f'<span class="{h(s)}">{n} {h(words.status(s))}</span>' for s, n in counts.items() if n)
             + f"{'。' if words.zh else '. '}{h(words('verdict_line', **verdicts))}</p>",
             *[f'<p class="fail">{h(words("missed", kernel=k["id"], reason=k.get("miss_reason", ""), log=k.get("log", "")))}</p>'
-              for k in kernels if k.get("status") == "miss"],
-            *summary_section(doc, words),
-            *disagree_section(doc, words),
-            *wrong_section(doc, words)]
-    bad = view.unexpected(doc)
-    if bad:
-        body.append(f"<h2>{h(words['unexpected'])}</h2><ul>")
-        body += [f'<li><b class="{h(r["status"])}">{h(words.status(r["status"]))}</b> <code>{h(r["case"])}</code> '
-                 f'{h(words["on"])} {h(r["kernel"])}: <span class="msg">{h(r["message"])}</span></li>' for r in bad]
-        body.append("</ul>")
+              for k in kernels if k.get("status") == "miss"]]
+
+
+def listed(title, items):
+    return [f"<h2>{h(title)}</h2><ul>", *items, "</ul>"] if items else []
+
+
+def matrix(section, title, intro, claims, kernels, index, words):
+    """One area's (or the claims beyond the notes') matrix: claims down,
+    kernels across."""
     header = "".join(f'<th class="k" title="{h(view.kernel_label(k))}"><span>{h(k["id"])}</span></th>' for k in kernels)
     cols = '<colgroup><col class="claim"><col class="case">' + '<col class="k">' * len(kernels) + "</colgroup>"
+    return [f'<section id="{h(section)}"><h2>{h(title)}</h2>{intro}',
+            f'<table class="matrix">{cols}<tr><th>{h(words["claim"])}</th><th>{h(words["case"])}</th>{header}</tr>',
+            *[claim_rows(c, kernels, index, words) for c in claims], "</table></section>"]
+
+
+def render(doc, lang="en"):
+    words = i18n.Words(lang)
+    doc = i18n.localised(doc, lang)
+    kernels = doc["kernels"]
+    index = view.result_index(doc)
+    areas = [(a, [c for c in claims if not catalog.is_beyond(c)]) for a, claims in view.areas(doc)]
+    beyond = [c for _, claims in view.areas(doc) for c in claims if catalog.is_beyond(c)]
+    areas = [(a, claims) for a, claims in areas if claims]
+    body = [*top(doc, words, kernels, areas, beyond), *summary_section(doc, words),
+            *disagree_section(doc, words), *wrong_section(doc, words)]
+    body += listed(words["unexpected"], [
+        f'<li><b class="{h(r["status"])}">{h(words.status(r["status"]))}</b> <code>{h(r["case"])}</code> '
+        f'{h(words["on"])} {h(r["kernel"])}: <span class="msg">{h(r["message"])}</span></li>' for r in view.unexpected(doc)])
     for area, claims in areas:
-        body.append(f'<section id="area-{h(area)}"><h2>{h(area)}</h2>')
-        body.append(f'<table class="matrix">{cols}<tr><th>{h(words["claim"])}</th><th>{h(words["case"])}</th>{header}</tr>')
-        body += [claim_rows(c, kernels, index, words) for c in claims]
-        body.append("</table></section>")
+        body += matrix(f"area-{area}", area, "", claims, kernels, index, words)
     if beyond:
-        body.append(f'<section id="beyond"><h2>{h(words["beyond"])}</h2><p>{h(words("beyond_intro", n=len(beyond)))}</p>')
-        body.append(f'<table class="matrix">{cols}<tr><th>{h(words["claim"])}</th><th>{h(words["case"])}</th>{header}</tr>')
-        body += [claim_rows(c, kernels, index, words) for c in beyond]
-        body.append("</table></section>")
-    orphans = view.orphans(doc)
-    if orphans:
-        body.append(f"<h2>{h(words['orphans'])}</h2><ul>")
-        body += [f"<li><code>{h(r['case'])}</code>: {h(words.status(r['status']))}</li>" for r in orphans]
-        body.append("</ul>")
+        body += matrix("beyond", words["beyond"], f'<p>{h(words("beyond_intro", n=len(beyond)))}</p>',
+                       beyond, kernels, index, words)
+    body += listed(words["orphans"], [f"<li><code>{h(r['case'])}</code>: {h(words.status(r['status']))}</li>"
+                                      for r in view.orphans(doc)])
     return page(words["title"], body, lang)

@@ -60,53 +60,59 @@ def beyond_section(doc, kernels, index, words):
     return out
 
 
-def render(doc, lang="en"):
-    words = i18n.Words(lang)
-    doc = i18n.localised(relpaths.document(doc), lang)
-    kernels = doc["kernels"]
-    index = view.result_index(doc)
+def head(doc, kernels, words, lang):
+    """The title, the counts, the verdicts and one row of facts per kernel."""
     counts, verdicts = view.counts(doc), view.verdict_counts(doc)
-    out = [f"# {words['title']}", ""]
-    out.append(esc(words("generated", when=doc.get("generated", "?"))) + f" {words['kernels']}: "
-               + "; ".join(esc(view.kernel_label(k)) for k in kernels) + ".")
-    out.append("")
-    out.append(f"**{esc(words('claims_n', n=len(doc['claims'])))}, {esc(words('results_n', n=len(doc['results'])))}:** "
-               + ", ".join(f"{n} {esc(words.status(s))}" for s, n in counts.items() if n) + ".  ")
-    out.append(esc(words("verdict_line", **verdicts)))
     w = lambda key: esc(numbers.word(lang, key))  # noqa: E731
-    out += ["", f"| {esc(words['kernel'])} | {w('release')} | {w('machine')} | {w('facts')} |", "| --- | --- | --- | --- |"]
+    out = [f"# {words['title']}", "",
+           esc(words("generated", when=doc.get("generated", "?"))) + f" {words['kernels']}: "
+           + "; ".join(esc(view.kernel_label(k)) for k in kernels) + ".", "",
+           f"**{esc(words('claims_n', n=len(doc['claims'])))}, {esc(words('results_n', n=len(doc['results'])))}:** "
+           + ", ".join(f"{n} {esc(words.status(s))}" for s, n in counts.items() if n) + ".  ",
+           esc(words("verdict_line", **verdicts)),
+           "", f"| {esc(words['kernel'])} | {w('release')} | {w('machine')} | {w('facts')} |", "| --- | --- | --- | --- |"]
     out += [f"| {esc(k['id'])} | {esc(k.get('release', ''))} | {esc(k.get('machine', ''))} "
             f"| {esc(numbers.kernel_facts(k, lang))} |" for k in kernels]
     out.append("")
+    out += [esc(words("missed", kernel=k["id"], reason=k.get("miss_reason", ""), log=k.get("log", ""))) + "  "
+            for k in kernels if k.get("status") == "miss"]
+    return out
+
+
+def summary(doc, kernels, words):
+    """Per kernel its divergence profile; then where the kernels disagree,
+    behaviour first, observation apart."""
+    out = ["", f"## {words['summary']}", "", f"| {words['kernel']} | {words['profile']} |", "| --- | --- |"]
+    profiles = view.profiles(doc)
     for k in kernels:
-        if k.get("status") == "miss":
-            out.append(esc(words("missed", kernel=k["id"], reason=k.get("miss_reason", ""), log=k.get("log", ""))) + "  ")
-    if len(kernels) > 1:
-        out += ["", f"## {words['summary']}", "", f"| {words['kernel']} | {words['profile']} |", "| --- | --- |"]
-        profiles = view.profiles(doc)
-        for k in kernels:
-            items = [f"{key}={value}" for _, key, value in view.profile_items(profiles[k["id"]])]
-            told = (words("profile_line_1" if len(items) == 1 else "profile_line", n=len(items),
-                          items=", ".join(dict.fromkeys(items)))
-                    if items else words["profile_none"])
-            out.append(f"| {esc(k['id'])} | {esc(told)} |")
-        fmt = {"other": words["the_other"], "more": words["more"]}
-        for kind, title in (("behaviour", words["disagree"]), ("observation", words("observed", n=len(view.divergent_cases(doc, "observation"))))):
-            divergent = view.divergent_cases(doc, kind)
-            out += ["", f"## {title}", ""]
-            if divergent:
-                out += [f"| {words['claim']} | {words['case']} | {words['how']} |", "| --- | --- | --- |"]
-                out += [f"| {code(c['id'])} | {code(case)} | {esc(view.difference_text(d, **fmt))} |"
-                        for c, case, d in divergent]
-            elif kind == "behaviour":
-                out.append(esc(words["agree"]))
-    out += ["", f"## {words['wrong']}", "",
-            f"| {words['claim']} | {words['note_says']} | {words['verdict']} | {words['how_off']} |", "| --- | --- | --- | --- |"]
-    for area, claims in view.areas(doc):
-        for c in claims:
-            if c["note_verdict"] != "holds" and not catalog.is_beyond(c):
-                out.append(f"| {code(c['id'])} | {esc(c['note'])} | **{esc(words.verdict(c['note_verdict']))}** "
-                           f"| {esc(c.get('why', ''))} |")
+        items = [f"{key}={value}" for _, key, value in view.profile_items(profiles[k["id"]])]
+        told = (words("profile_line_1" if len(items) == 1 else "profile_line", n=len(items),
+                      items=", ".join(dict.fromkeys(items))) if items else words["profile_none"])
+        out.append(f"| {esc(k['id'])} | {esc(told)} |")
+    fmt = {"other": words["the_other"], "more": words["more"]}
+    for kind, title in (("behaviour", words["disagree"]),
+                        ("observation", words("observed", n=len(view.divergent_cases(doc, "observation"))))):
+        divergent = view.divergent_cases(doc, kind)
+        out += ["", f"## {title}", ""]
+        if divergent:
+            out += [f"| {words['claim']} | {words['case']} | {words['how']} |", "| --- | --- | --- |"]
+            out += [f"| {code(c['id'])} | {code(case)} | {esc(view.difference_text(d, **fmt))} |"
+                    for c, case, d in divergent]
+        elif kind == "behaviour":
+            out.append(esc(words["agree"]))
+    return out
+
+
+def wrong_notes(doc, index, words, lang):
+    """The notes' refined and refuted sentences, the numbers of the notes
+    that are literally false on some kernel, and the kernels that did not
+    behave as the catalog says."""
+    w = lambda key: esc(numbers.word(lang, key))  # noqa: E731
+    out = ["", f"## {words['wrong']}", "",
+           f"| {words['claim']} | {words['note_says']} | {words['verdict']} | {words['how_off']} |", "| --- | --- | --- | --- |"]
+    out += [f"| {code(c['id'])} | {esc(c['note'])} | **{esc(words.verdict(c['note_verdict']))}** | {esc(c.get('why', ''))} |"
+            for _, claims in view.areas(doc) for c in claims
+            if c["note_verdict"] != "holds" and not catalog.is_beyond(c)]
     false = numbers.literally_false(doc, index)
     if false:
         out += ["", f"| {esc(words['claim'])} | {w('number')} | {w('false_on')} |", "| --- | --- | --- |"]
@@ -120,6 +126,11 @@ def render(doc, lang="en"):
                        f"{esc(r['message'])}")
             if r.get("evidence"):
                 out.append(f"  - evidence: {esc(view.evidence_text(r))}")
+    return out
+
+
+def area_sections(doc, kernels, index, words):
+    out = []
     for area, claims in view.areas(doc):
         claims = [c for c in claims if not catalog.is_beyond(c)]
         if not claims:
@@ -134,6 +145,19 @@ def render(doc, lang="en"):
                 out.append(f"**{esc(words['note_off'])}:** {esc(c['why'])}  ")
             out.append(f"**{esc(words['refs'])}:** {esc(', '.join(c.get('refs', [])))}")
             out += case_table(c, kernels, index, words)
+    return out
+
+
+def render(doc, lang="en"):
+    words = i18n.Words(lang)
+    doc = i18n.localised(relpaths.document(doc), lang)
+    kernels = doc["kernels"]
+    index = view.result_index(doc)
+    out = head(doc, kernels, words, lang)
+    if len(kernels) > 1:
+        out += summary(doc, kernels, words)
+    out += wrong_notes(doc, index, words, lang)
+    out += area_sections(doc, kernels, index, words)
     out += beyond_section(doc, kernels, index, words)
     orphans = view.orphans(doc)
     if orphans:

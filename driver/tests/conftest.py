@@ -132,3 +132,14 @@ def interrupt_mid_run(kernel, tmp_path, processes, least, sig=signal.SIGINT):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def pipe_area_run(kernel, tmp_path_factory):
+    """One `ipcproof run` of the pipe area on kernel, with a temp dir of its
+    own (to show that nothing is left in it): {code, stderr, out, tmp, doc}."""
+    out = tmp_path_factory.mktemp("out")
+    tmp = tmp_path_factory.mktemp("tmp")
+    code, _, stderr = ipcproof("run", "--kernels", kernel, "--areas", "pipe", "--no-build", "--out", out,
+                               env={"TMPDIR": str(tmp)})
+    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
+            "doc": json.loads((out / "results.json").read_text())}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import alive, fixtures_inside, interrupt_mid_run, ipcproof, processes_naming
+from conftest import alive, fixtures_inside, interrupt_mid_run, pipe_area_run, processes_naming
 from driver import catalog, procs
 from driver.errors import Miss
 from driver.kernels import gvisor, package_version, sandbox
@@ -20,12 +20,7 @@ def tools(provision):
 
 @pytest.fixture(scope="module")
 def pipe_run(tmp_path_factory, bindir, tools):
-    out = tmp_path_factory.mktemp("out")
-    tmp = tmp_path_factory.mktemp("tmp")
-    code, _, stderr = ipcproof("run", "--kernels", "gvisor", "--areas", "pipe", "--no-build", "--out", out,
-                               env={"TMPDIR": str(tmp)})
-    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
-            "doc": json.loads((out / "results.json").read_text())}
+    return pipe_area_run("gvisor", tmp_path_factory)
 
 
 def test_pipe_area_runs_in_gvisor(pipe_run):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, alive, ipcproof
+from conftest import ROOT, alive, ipcproof, pipe_area_run
 from driver import build, catalog, procs, results, runner
 from driver.acquire import images, initramfs
 from driver.errors import Miss
@@ -31,12 +31,7 @@ def tools(provision):
 
 @pytest.fixture(scope="module")
 def pipe_run(tmp_path_factory, bindir, tools):
-    out = tmp_path_factory.mktemp("out")
-    tmp = tmp_path_factory.mktemp("tmp")
-    code, _, stderr = ipcproof("run", "--kernels", KERNEL, "--areas", "pipe", "--no-build", "--out", out,
-                               env={"TMPDIR": str(tmp)})
-    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
-            "doc": json.loads((out / "results.json").read_text())}
+    return pipe_area_run(KERNEL, tmp_path_factory)
 
 
 def test_pipe_area_runs_on_the_newest_debian_612_kernel(pipe_run):

@@ -1,6 +1,5 @@
 """User-Mode Linux: Debian's UML kernel booted with the host's root through
 hostfs, the host-built cases run inside, the results read back."""
-import json
 import os
 import shutil
 import subprocess
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import alive, fixtures_inside, interrupt_mid_run, ipcproof, processes_naming
+from conftest import alive, fixtures_inside, interrupt_mid_run, pipe_area_run, processes_naming
 from driver import build, catalog, procs, results, session
 from driver.errors import Miss
 from driver.kernels import package_version, sandbox, uml
@@ -22,12 +21,7 @@ def tools(provision):
 
 @pytest.fixture(scope="module")
 def pipe_run(tmp_path_factory, bindir, tools):
-    out = tmp_path_factory.mktemp("out")
-    tmp = tmp_path_factory.mktemp("tmp")
-    code, _, stderr = ipcproof("run", "--kernels", "uml", "--areas", "pipe", "--no-build", "--out", out,
-                               env={"TMPDIR": str(tmp)})
-    return {"code": code, "stderr": stderr, "out": out, "tmp": tmp,
-            "doc": json.loads((out / "results.json").read_text())}
+    return pipe_area_run("uml", tmp_path_factory)
 
 
 def uml_release():
