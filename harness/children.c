@@ -476,20 +476,31 @@ static bool syscall_matches(const char *call, long nr)
 	const char *name = hx_syscall_name(nr);
 	if (strcmp(call, name) == 0)
 		return true;
-	static const char *const aliases[][5] = {
+	static const char *const aliases[][4] = {
 		{ "open", "openat", "openat2" },
 		{ "read", "readv", "pread64" },
 		{ "write", "writev", "pwrite64" },
 		{ "wait", "wait4", "waitid" },
 		{ "sleep", "nanosleep", "clock_nanosleep" },
 		{ "poll", "ppoll" },
-		{ "send", "sendto", "sendmsg", "socketcall" },
-		{ "recv", "recvfrom", "recvmsg", "socketcall" },
+		{ "send", "sendto", "sendmsg" },
+		{ "recv", "recvfrom", "recvmsg" },
 		{ "select", "pselect6" },
 	};
+	/* i386's multiplexers: a socket call through socketcall, a System V
+	 * one through ipc. */
+	static const char *const sockets[] = { "send", "sendto", "sendmsg", "recv", "recvfrom", "recvmsg",
+					       "accept", "connect", NULL };
+	static const char *const sysv[] = { "msgrcv", "msgsnd", "semop", "semtimedop", NULL };
+	for (const char *const *c = sockets; *c; c++)
+		if (strcmp(call, *c) == 0 && strcmp(name, "socketcall") == 0)
+			return true;
+	for (const char *const *c = sysv; *c; c++)
+		if (strcmp(call, *c) == 0 && strcmp(name, "ipc") == 0)
+			return true;
 	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
 		if (strcmp(call, aliases[i][0]) == 0)
-			for (int j = 1; j < 5 && aliases[i][j]; j++)
+			for (int j = 1; j < 4 && aliases[i][j]; j++)
 				if (strcmp(name, aliases[i][j]) == 0)
 					return true;
 	return false;

@@ -58,6 +58,9 @@ static const struct { long nr; const char *name; } syscalls[] = {
 #ifdef __NR_socketcall	/* i386's glibc sends and receives through it */
 	NR(socketcall),
 #endif
+#ifdef __NR_ipc		/* and makes its System V calls through this one */
+	NR(ipc),
+#endif
 #ifdef __NR_semtimedop	/* i386 has only semtimedop_time64 */
 	NR(semtimedop),
 #endif

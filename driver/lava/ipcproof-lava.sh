@@ -17,7 +17,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 checkout=$(cd "$here/../.." && pwd)
 BINDIR=${BINDIR:-}
-AREAS=${AREAS:-pipe fifo mmap ipc}
+AREAS=${AREAS:-$(grep -v '^#' "$checkout/cases/areas" | tr '\n' ' ')}
 FILTER=${FILTER:-}
 TIME_SCALE=${TIME_SCALE:-1}
 OUT=${OUT:-${TMPDIR:-/tmp}/ipcproof-lava}

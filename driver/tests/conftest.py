@@ -134,6 +134,16 @@ def interrupt_mid_run(kernel, tmp_path, processes, least, sig=signal.SIGINT):
             proc.wait()
 
 
+def interrupted_cleanly(kernel, tmp_path, processes, least):
+    """Ctrl-C mid-run on kernel: exit 130, none of its processes alive, and
+    nothing left in the run's TMPDIR but the output; the driver's pid."""
+    code, stderr, started, driver = interrupt_mid_run(kernel, tmp_path, processes, least)
+    assert code == 130, stderr
+    assert [p for p in started if alive(p)] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    return driver
+
+
 def pipe_area_run(kernel, tmp_path_factory):
     """One `ipcproof run` of the pipe area on kernel, with a temp dir of its
     own (to show that nothing is left in it): {code, stderr, out, tmp, doc}."""
