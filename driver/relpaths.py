@@ -12,7 +12,8 @@ from . import catalog
 SOURCE = re.compile(r"(?:/[^\s/:()'\"]+)+?/((?:cases|harness)/[^\s:()'\"]+\.[ch])\b")
 # The harness's per-case directory (ipcproof-<case>-XXXXXX), and whatever
 # run, sandbox or guest directory holds it.
-CASE_TMP = re.compile(r"(?:/[^\s/()'\"]+)*?/ipcproof-[^\s/()'\"]*-[A-Za-z0-9]{6}(?=/)")
+# Greedy: the case's own dir, the innermost of the run's temp dirs, ends it.
+CASE_TMP = re.compile(r"(?:/[^\s/()'\"]+)*/ipcproof-[^\s/()'\"]*-[A-Za-z0-9_]{6,8}(?=/)")
 LOGS = re.compile(r"(?:/[^\s/()'\"]+)*?/(logs/[^\s/()'\"]+)")
 
 

@@ -80,7 +80,9 @@ def evidence_text(result):
 # paths, interleavings): never a divergence or a behaviour change.
 VOLATILE_PREFIXES = ("harness.", "child.")
 VOLATILE_KEYS = {"hung_child", "proc_fd_link", "late_fds", "path", "maps", "first_page", "writer_switches",
-                 "reader_a_bytes", "reader_b_bytes", "reader_a_reads", "reader_b_reads", "parent_address", "child_address"}
+                 "reader_a_bytes", "reader_b_bytes", "reader_a_reads", "reader_b_reads", "parent_address", "child_address",
+                 # pids: the case checks them against each other, their values vary by nature
+                 "stranger.launcher_parent", "si_pid", "clone_pid", "clone_tgid"}
 
 
 def stable_evidence(result):

@@ -7,7 +7,9 @@ import re
 from conftest import ROOT, ipcproof
 from driver import relpaths
 
-ABSOLUTE = re.compile(r"(?<![\w.:<])/(?:tmp|work|home|root|var|srv|opt)/")
+# What names the machine: its checkout, a private temp dir of a run, a home.
+# (/var/tmp or a guest's /tmp/out are the same on every machine.)
+ABSOLUTE = re.compile(re.escape(str(ROOT)) + r"|/ipcproof-[a-z0-9-]+-[A-Za-z0-9_]{6,8}\b|(?<![\w.:<])/(?:home|root)/")
 MADE_ELSEWHERE = {
     "message": "/srv/ci/checkout/cases/mmap/bounds.c:201: si_code BUS_ADRALN, expected BUS_ADRERR",
     "fd_leak": "9 (/tmp/ipcproof-gvisor-vk7a0phq/out/tmp/ipcproof-sigbus_from_an_empty_file_is_bus_adrerr_-jiWviy/empty)",
