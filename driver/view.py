@@ -101,7 +101,7 @@ def outcome(result):
 # process was detected and the kernel function it slept in differ between
 # kernels that behave the same (UML and gVisor have no /proc/PID/syscall;
 # wchan names change between kernel versions).
-OBSERVATION_KEYS = {"detect", "wchan", "blocked_in"}
+OBSERVATION_KEYS = {"detect", "wchan", "blocked_in", "wchan_checked"}
 
 
 def is_observation(key):
