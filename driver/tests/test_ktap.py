@@ -174,6 +174,10 @@ def test_every_run_writes_results_ktap_matching_results_json(run):
 
 def test_seven_kernels_with_skips_declared_divergences_and_an_xpass_read_back():
     doc = json.loads((ROOT / "reports" / "reference" / "all" / "results.json").read_text())
+    # a declaration whose kernel behaved after all (the reference has none now)
+    xfail = next(r for r in doc["results"] if r["status"] == "xfail")
+    xfail["status"] = "xpass"
+    del xfail["observed_status"]
     assert compare(doc, parse(report_ktap.render(doc))) == {"pass", "skip", "xfail", "xpass"}
 
 
