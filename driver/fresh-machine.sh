@@ -91,10 +91,19 @@ rm -f "$root"/etc/apt/sources.list
 cp -a /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" 2>/dev/null || true
 [ -f /etc/apt/sources.list ] && cp /etc/apt/sources.list "$root/etc/apt/"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# The certificate authorities this machine adds to Debian's (a TLS proxy on
+# the way to the archive or the npm registry), as its network has them.
+extra_ca=""
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  extra_ca=/etc/ssl/certs/ca-certificates.crt
+fi
 git clone -q "$here" "$root/root/ipcproof"
 [ -d "$here/../shared" ] && cp -a "$here/../shared" "$root/root/shared"
 
 inside=$(cat <<'EOF'
+[ -z "$EXTRA_CA" ] || update-ca-certificates >/dev/null 2>&1
 cd /root/ipcproof
 IFS=';'
 set -f
@@ -116,7 +125,7 @@ EOF
 mkdir -p "$root/logs"
 echo "ipcproof: fresh-machine: entering the bare root $root" >&2
 unshare --mount --pid --fork --kill-child=SIGKILL --propagation private -- /bin/bash -euc '
-  root=$1 logs=$2 inside=$3 commands=$4
+  root=$1 logs=$2 inside=$3 commands=$4 extra_ca=$5
   mount --bind "$root" "$root"
   mount --bind "$logs" "$root/logs"
   mount -t proc proc "$root/proc"
@@ -130,8 +139,9 @@ unshare --mount --pid --fork --kill-child=SIGKILL --propagation private -- /bin/
   umount -l /.oldroot
   rmdir /.oldroot
   exec env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    LANG=C.UTF-8 CI=true COMMANDS="$commands" /bin/bash -euc "$inside"
-' fresh "$root" "$logs" "$inside" "$commands" >"$logs/summary.txt" 2>&1 &
+    LANG=C.UTF-8 CI=true COMMANDS="$commands" EXTRA_CA="$extra_ca" ${extra_ca:+NODE_EXTRA_CA_CERTS=$extra_ca} \
+    /bin/bash -euc "$inside"
+' fresh "$root" "$logs" "$inside" "$commands" "$extra_ca" >"$logs/summary.txt" 2>&1 &
 inner=$!
 wait "$inner" || true
 inner=""

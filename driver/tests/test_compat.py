@@ -43,7 +43,7 @@ def test_pipe_area_runs_through_the_compat_layer(i386_bindir, tmp_path):
     got = {r["case"]: r for r in doc["results"]}
     assert sorted(got) == sorted(c for c in catalog.claim_of_case(catalog.load()) if c.startswith("pipe/"))
     assert [(c, r["status"], r["message"]) for c, r in got.items() if r["status"] not in results.MATCHED] == []
-    assert got["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports"]["evidence"]["pipe_capacity"] == "65536"
+    assert got["pipe/default_capacity_is_16_pages_as_f_getpipe_sz_reports@pipe"]["evidence"]["pipe_capacity"] == "65536"
     assert code == 0, stderr
 
 

@@ -55,7 +55,8 @@ def test_gvisor_pipe_capacity_is_counted_in_bytes_not_pages(pipe_run):
     assert ev["filled_with_1000_byte_writes"] == "65000"
     # no /proc/PID/syscall in gVisor: the harness falls back to the task state
     ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room@pipe"]["evidence"]
-    assert ev["detect"] == "proc-stat" and ev["blocked_in"] == "write?"
+    # how the block was seen is observation; that the writer blocked is the point
+    assert ev["blocked_in"] in ("write", "write?"), ev
 
 
 def test_the_run_leaves_no_temp_files_and_no_runsc_process(pipe_run):

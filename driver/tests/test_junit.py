@@ -28,11 +28,12 @@ def check(junitparser, path, doc):
     xml = junitparser.JUnitXml.fromfile(str(path))
     cases = {}
     for suite in xml:
-        declared = (suite.tests, suite.failures, suite.errors, suite.skipped, round(suite.time, 3))
+        declared = (suite.tests, suite.failures, suite.errors, suite.skipped)
         recount = copy.deepcopy(suite)
         recount.update_statistics()
-        assert declared == (recount.tests, recount.failures, recount.errors, recount.skipped,
-                            round(recount.time, 3)), suite.name
+        assert declared == (recount.tests, recount.failures, recount.errors, recount.skipped), suite.name
+        # each case's time is rounded to the millisecond on its own
+        assert abs(suite.time - recount.time) <= 0.0005 * max(suite.tests, 1) + 1e-6, suite.name
         for case in suite:
             assert case.classname == suite.name
             cases[f"{suite.name}/{case.name}"] = case
@@ -65,9 +66,14 @@ def test_failures_errors_timeouts_and_skips_are_read_as_such(tmp_path, bindir, j
     assert check(junitparser, tmp_path / "out" / "junit.xml", doc) == {"pass", "fail", "error", "timeout", "skip"}
 
 
-def test_seven_kernels_with_declared_divergences(tmp_path, junitparser):
-    src = ROOT / "reports" / "reference" / "all" / "results.json"
-    code, _, stderr = ipcproof("report", src, "--out", tmp_path)
+def test_every_kernel_of_the_reference_with_declared_divergences(tmp_path, junitparser):
+    doc = json.loads((ROOT / "reports" / "reference" / "all" / "results.json").read_text())
+    # a declaration whose kernel behaved after all (the reference has none now)
+    xfail = next(r for r in doc["results"] if r["status"] == "xfail")
+    xfail["status"] = "xpass"
+    del xfail["observed_status"]
+    (tmp_path / "in.json").write_text(json.dumps(doc))
+    code, _, stderr = ipcproof("report", tmp_path / "in.json", "--out", tmp_path / "out")
     assert code == 0, stderr
-    seen = check(junitparser, tmp_path / "junit.xml", json.loads(src.read_text()))
+    seen = check(junitparser, tmp_path / "out" / "junit.xml", doc)
     assert seen == {"pass", "skip", "xfail", "xpass"}

@@ -479,7 +479,7 @@ static ssize_t read_polls(int fd, void *buf, size_t count)
 		wait_in_user_space(fd, POLLIN);
 	return get_read()(fd, buf, count);
 }
-FAULT(pipe_read_polls, "pipe-read-polls", "pipe.read.blocks-while-writer-open", CASES,
+FAULT(pipe_read_polls, "pipe-read-polls", "pipe.read.blocks-while-writer-open,pipe.close.last-writer-wakes-every-blocked-reader,pipe.io.zero-length-transfers,pipe.signals.eintr-without-sa-restart,pipe.signals.sa-restart-resumes-the-read", CASES,
       "a blocking read of an empty pipe polls in user space instead of sleeping in read",
       .read = read_polls);
 
@@ -532,7 +532,7 @@ static void pipe_of_2_pages(int fds[2])
 {
 	get_fcntl()(fds[1], F_SETPIPE_SZ, (int)(2 * page));
 }
-FAULT(pipe_holds_2_pages, "pipe-holds-2-pages", "pipe.capacity.default-65536", CASES,
+FAULT(pipe_holds_2_pages, "pipe-holds-2-pages", "pipe.capacity.default-65536,pipe.packet.large-writes-split-at-pipe-buf,pipe.user-pages.soft-limit-shrinks-new-pipes", CASES,
       "new pipes hold 2 pages (F_GETPIPE_SZ and a fill both say 8192)",
       .made_pipe = pipe_of_2_pages);
 
@@ -552,7 +552,7 @@ static ssize_t split_small_write(int fd, const void *buf, size_t count)
 {
 	return count < PIPE_BUF ? split_write(fd, buf, count) : get_write()(fd, buf, count);
 }
-FAULT(pipe_small_writes_split, "pipe-small-writes-split", "pipe.capacity.ulimit-is-pipe-buf", CASES,
+FAULT(pipe_small_writes_split, "pipe-small-writes-split", "pipe.capacity.ulimit-is-pipe-buf,pipe.pipe2.direct-is-packet-mode", CASES,
       "pipe writes of 2 to PIPE_BUF-1 bytes go in two halves (a PIPE_BUF write stays whole)",
       .write = split_small_write, .kind = is_case_pipe);
 
@@ -1104,7 +1104,7 @@ static void *wronly_mapped_read_write(const struct mmap_call *c)
 	get_close()(rw);
 	return m;
 }
-FAULT(mmap_wronly_accepted, "mmap-wronly-accepted", "mmap.perms.wronly", CASES,
+FAULT(mmap_wronly_accepted, "mmap-wronly-accepted", "mmap.perms.wronly,mmap.errors.which-error-wins", CASES,
       "mmap of an O_WRONLY descriptor succeeds (mapped through a fresh O_RDWR open)",
       .mmap_file = wronly_mapped_read_write);
 
@@ -1235,7 +1235,7 @@ static int kill_by_sigqueue(pid_t pid, int sig)
 		return get_sigqueue()(pid, sig, (union sigval){ .sival_int = 0 });
 	return get_kill()(pid, sig);
 }
-FAULT(kill_is_sigqueue, "kill-is-sigqueue", "ipc.signal.sigqueue-value", CASES,
+FAULT(kill_is_sigqueue, "kill-is-sigqueue", "ipc.signal.sigqueue-value,ipc.sigpending.kill-is-never-refused", CASES,
       "kill(2) of a process with a catchable signal arrives as SI_QUEUE, not SI_USER",
       .kill = kill_by_sigqueue);
 
