@@ -155,6 +155,7 @@ CASE(pipe, zero_length_read_and_write_return_zero_without_blocking_or_sigpipe, "
 		hx_evidence("read_0", "%zd", r);
 		CHILD_EXPECT(r == 0, "read of 0 returned %zd", r);
 		close(p[0]);
+		hx_checkpoint_wait(0);	/* the parent's read end is closed too */
 		signal(SIGPIPE, SIG_DFL);
 		ssize_t w = write(p[1], &b, 0);	/* no reader: still no SIGPIPE */
 		hx_evidence("write_0_no_reader", "%zd", w);
@@ -162,5 +163,6 @@ CASE(pipe, zero_length_read_and_write_return_zero_without_blocking_or_sigpipe, "
 	}
 	close(p[0]);
 	close(p[1]);
+	hx_checkpoint_wake(0);
 	EXPECT_EXITS(child, 0);
 }

@@ -14,6 +14,10 @@ from ..errors import Miss
 from . import say
 
 BOOT_LIMIT_S = 60        # from the kernel's start to the plan's first line
+# From the plan's last line to the kernel's exit: a sandbox that outlives
+# its plan (a process left inside it that runsc waits for) is swept then,
+# its results complete, instead of holding the run until the plan's limit.
+ENDING_LIMIT_S = 20
 
 
 class Workdir:
@@ -78,7 +82,7 @@ def launch(name, cmd, work, limit, log, env=None):
     the last words of its log.  Nothing of it is left running.  Returns
     (launched, ended, cut), wall clock."""
     launched_wall, launched = time.time(), time.monotonic()
-    proc, cut, booted = None, False, None
+    proc, cut, booted, ending = None, False, None, None
     try:
         with open(log, "ab") as console:
             proc = procs.popen(cmd, stdin=procs.subprocess.DEVNULL, stdout=console,
@@ -90,6 +94,11 @@ def launch(name, cmd, work, limit, log, env=None):
                     say(name, f"booted in {now - launched:.1f} s, running")
                 if booted is None and now - launched > BOOT_LIMIT_S:
                     raise Miss(f"did not start the cases within {BOOT_LIMIT_S} s", log)
+                if (work / "ended").exists():
+                    ending = ending or now
+                    if now - ending > ENDING_LIMIT_S:
+                        say(name, f"the plan ended but the kernel did not exit within {ENDING_LIMIT_S} s: swept")
+                        break
                 if booted is not None and now - booted > limit:
                     say(name, f"hung: cut {limit:.0f} s after boot")
                     cut = True

@@ -118,3 +118,20 @@ def test_a_sandbox_that_hangs_is_cut_at_its_limit_and_killed(tmp_path, tools):
     launched, ended, cut = sandbox.launch("test", gvisor.command(work, bundle), work, 2, tmp_path / "log")
     assert cut and ended > launched and time.monotonic() - start < 30
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
+
+
+def test_a_sandbox_that_outlives_its_plan_is_swept_soon_after_and_not_cut(tmp_path, tools, monkeypatch):
+    monkeypatch.setattr(sandbox, "ENDING_LIMIT_S", 1)
+    work = tmp_path / "work"
+    (work / "state").mkdir(parents=True)
+    (work / "out" / "tmp").mkdir(parents=True)
+    script = work / "lingers.sh"
+    # the plan's two stamps, then a process the sandbox waits for
+    script.write_text(f"date +%s.%N > {work / 'started'}\ndate +%s.%N > {work / 'ended'}\nsleep 1000\n")
+    bundle = work / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps(gvisor.spec(work, work / "out", script)))
+    start = time.monotonic()
+    launched, ended, cut = sandbox.launch("test", gvisor.command(work, bundle), work, 600, tmp_path / "log")
+    assert not cut and time.monotonic() - start < 30
+    assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
