@@ -9,6 +9,7 @@ points at the original tree, whose sources it would go on compiling), or
 other arguments: the directory is emptied and configured again.  One build at
 a time per directory (two runs on one fresh clone would race)."""
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .acquire import criterion
 from .catalog import ROOT
 from .errors import UserError
 
@@ -33,9 +35,17 @@ def bindir(build=BUILD):
 
 
 def build(build=BUILD, quiet=True):
-    """The host build; a failed build is the user's error, with the
+    """The host build, against the lean Criterion unless
+    IPCPROOF_CRITERION=debian; a failed build is the user's error, with the
     compiler's output on stderr."""
-    return cmake_build(Path(build), ["-DCMAKE_BUILD_TYPE=RelWithDebInfo"], "the build", quiet) / "cases"
+    args = ["-DCMAKE_BUILD_TYPE=RelWithDebInfo"]
+    if criterion.choice() == "lean":
+        lean = criterion.prefix(CACHE)
+        # its pkg-config file's text is part of the arguments: CMake keeps
+        # what it read of it, so another build of it is another configure
+        pc = (lean / "lib" / "pkgconfig" / "criterion.pc").read_bytes()
+        args += [f"-DIPCPROOF_CRITERION={lean}", f"-DIPCPROOF_CRITERION_SHA={hashlib.sha256(pc).hexdigest()[:16]}"]
+    return cmake_build(Path(build), args, "the build", quiet) / "cases"
 
 
 def configured_for(build_dir, args):

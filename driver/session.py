@@ -91,9 +91,17 @@ def run_plan(kernel, steps_for, ctx):
     runs += [{"step": s.name, "exit_code": None, "hung": True, "wall_s": facts.get("run_s", 0)}
              for s in steps if s.name not in ran]
     facts.setdefault("run_time_s", facts.get("run_s"))
-    entry = {**described, **facts, "time_scale": time_scale(kernel), "status": "ran"}
+    entry = {**described, **facts, "time_scale": time_scale(kernel), "status": "ran",
+             "criterion": read_first_line(Path(bindir) / "criterion.txt")}
     entry["problems"] = problems(entry)
     return Outcome(entry, raw, runs)
+
+
+def read_first_line(path):
+    try:
+        return Path(path).read_text(errors="replace").splitlines()[0][:200]
+    except (OSError, IndexError):
+        return ""
 
 
 def safe(name):

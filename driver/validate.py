@@ -206,7 +206,7 @@ STATUSES = OneOf(("pass", "fail", "error", "timeout", "skip", "xfail", "xpass"))
 KERNEL = {"id": NAME_T, "runner": str, "release": str, "machine": str, "page_size": (int, NULL),
           "version": str, "status": OneOf(("ran", "miss")), "complete": bool, "hostname": str,
           "miss_reason": str, "log": str, "source": str, "tainted": str, "time_scale": "number",
-          "run_time_s": ("number", NULL), "boot_retries": list, "problems": [str], "console_problems": [str]}
+          "run_time_s": ("number", NULL), "boot_retries": list, "criterion": str, "problems": [str], "console_problems": [str]}
 CLAIM = {"id": NAME_T, "area": NAME_T, "note_verdict": str, "cases": [NAME_T], "note": str,
          "statement": str, "truth": str, "why": str, "refs": list}
 RESULT = {"claim": str, "case": NAME_T, "kernel": NAME_T, "status": STATUSES, "duration_s": "number",

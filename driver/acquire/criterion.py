@@ -1,0 +1,189 @@
+"""A lean Criterion for the case binaries: Debian's Criterion 2.4.1 source
+built without what ipcproof never uses, linked statically.
+
+Criterion re-executes its binary for every case.  Debian's libcriterion3 is
+built with string diffs (libgit2, and through it krb5, ssh2, mbedtls,
+libcrypto, pcre2 ...: 22 shared libraries to map and relocate at every
+exec) and theories (libffi); ipcproof's cases use neither.  Built here with
+diffs, theories and i18n off, as a static library with BoxFort (Debian's
+static libboxfort) and nanopb (Debian's nanopb source, compiled with the
+flags Criterion's protocol needs) inside, a case binary needs libnanomsg and
+the C library only.  Everything comes from the Debian archive: the two
+source tarballs through `apt-get source` with a private deb-src list (apt
+checks them against the archive's signed Sources index), the two header-only
+dependencies the tarball lacks (its git submodules) from binary packages.
+
+IPCPROOF_CRITERION=debian builds against Debian's package instead; the same
+cases run either way."""
+import fnmatch
+import os
+import shutil
+import subprocess
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from . import cached, debs
+from ..errors import UserError
+
+VERSION = "2.4.1"
+# What the build takes from the host (the front door installs them too).
+PACKAGES = ["meson", "ninja-build", "cmake", "pkg-config", "libboxfort-dev", "libnanomsg-dev"]
+SOURCES = {"criterion": f"criterion_{VERSION}.orig.tar.gz", "nanopb": "nanopb_*.orig.tar.gz"}
+# The submodules the upstream tarball lacks: debugbreak.h, and klib's two
+# headers (fermi-lite's copy is klib's own, unmodified; minimap2's is not).
+HEADERS = {"debugbreak": {"usr/include/debugbreak.h": "dependencies/debugbreak"},
+           "libfml-dev": {"usr/include/fml/khash.h": "dependencies/klib",
+                          "usr/include/fml/kvec.h": "dependencies/klib"}}
+MESON_OPTIONS = ["-Ddiffs=disabled", "-Dtheories=disabled", "-Di18n=disabled", "-Dcxx-support=disabled",
+                 "-Dtests=false", "-Dsamples=false", "-Ddefault_library=static", "--wrap-mode=nodownload",
+                 "--buildtype=release"]
+
+PC = """prefix={prefix}
+Name: criterion
+Description: Criterion {version} without diffs, theories and i18n, static (ipcproof)
+Version: {version}
+Libs: -L{prefix}/lib -L{boxfort} -lcriterion -lboxfort -lprotobuf_nanopb_static -lnanomsg -pthread -lrt -lm
+Cflags: -I{prefix}/include
+"""
+
+
+def choice():
+    """lean (the default) or debian, from IPCPROOF_CRITERION."""
+    wanted = os.environ.get("IPCPROOF_CRITERION", "lean") or "lean"
+    if wanted not in ("lean", "debian"):
+        raise UserError(f"IPCPROOF_CRITERION={wanted!r}: say lean or debian")
+    return wanted
+
+
+def deb_src_stanzas(etc=Path("/etc/apt")):
+    """A deb-src stanza for every suite the host's apt fetches binaries from
+    (its sources, in either format), Debian's keyring to check them."""
+    entries = []
+    for path in sorted((etc / "sources.list.d").glob("*.sources")):
+        for block in path.read_text(errors="replace").split("\n\n"):
+            fields = dict(line.split(":", 1) for line in block.splitlines()
+                          if ":" in line and not line.startswith(("#", " ")))
+            if "deb" in fields.get("Types", "").split() and fields.get("Enabled", "yes").strip() != "no":
+                entries.append((fields.get("URIs", "").split(), fields.get("Suites", "").split(),
+                                fields.get("Components", "").split(), fields.get("Signed-By", "").strip()))
+    for path in [etc / "sources.list", *sorted((etc / "sources.list.d").glob("*.list"))]:
+        lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
+        for words in (line.split() for line in lines):
+            if words[:1] == ["deb"] and not words[1].startswith("["):
+                entries.append(([words[1]], [words[2]], words[3:], ""))
+    return "\n".join(f"Types: deb-src\nURIs: {' '.join(u)}\nSuites: {' '.join(s)}\nComponents: {' '.join(c)}\n"
+                     + (f"Signed-By: {k}\n" if k else "") for u, s, c, k in entries if u and s and c)
+
+
+def fetch_sources(work):
+    """The two orig tarballs: their addresses, sizes and SHA256 from apt's
+    signed Sources index (private lists with deb-src entries), each checked
+    as it arrives.  Only the orig tarballs: the archive may lack a
+    package's Debian packaging (criterion's .debian.tar.xz is gone from
+    some mirrors), which `apt-get source` would count as a failure."""
+    apt_dir = work / "apt"
+    (apt_dir / "sources").mkdir(parents=True)
+    (apt_dir / "lists" / "partial").mkdir(parents=True)
+    (apt_dir / "sources" / "deb-src.sources").write_text(deb_src_stanzas())
+    opts = ["-o", "Dir::Etc::SourceList=/dev/null", "-o", f"Dir::Etc::SourceParts={apt_dir / 'sources'}",
+            "-o", f"Dir::State::Lists={apt_dir / 'lists'}", "-o", f"Dir::Cache={apt_dir / 'cache'}",
+            "-o", "Acquire::Retries=3", "-q"]
+    os.chmod(work, 0o755)   # apt's download sandbox user writes here
+    found = {}
+    for args in (["update"], ["--print-uris", "source", *SOURCES]):
+        done = subprocess.run(["apt-get", *opts, *args], cwd=work, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise UserError(f"the lean Criterion: apt-get {args[-2]} of Debian's sources failed: "
+                            f"{debs.last_line(done)}")
+    for line in done.stdout.splitlines():
+        words = line.split()
+        if len(words) == 4 and words[3].startswith("SHA256:"):
+            for name, pattern in SOURCES.items():
+                if fnmatch.fnmatch(words[1], pattern):
+                    found[name] = download(words[0].strip("'"), work / words[1], int(words[2]), words[3][7:])
+    return {name: found.get(name) for name in SOURCES}
+
+
+def download(url, dest, size, sha256):
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r, open(dest, "wb") as f:
+            shutil.copyfileobj(r, f)
+    except OSError as e:
+        raise UserError(f"the lean Criterion: cannot fetch {url}: {e}") from None
+    if dest.stat().st_size != size or cached.digest(dest) != sha256:
+        raise UserError(f"the lean Criterion: {dest.name} is not what the archive's index says (size or SHA256)")
+    return dest
+
+
+def unpack(work, tarballs):
+    """Criterion's source tree with nanopb as its subproject and the
+    missing headers in place."""
+    for name, tarball in tarballs.items():
+        if tarball is None:
+            raise UserError(f"the lean Criterion: apt-get source brought no {SOURCES[name]}")
+        (work / name).mkdir()
+        subprocess.run(["tar", "-xzf", str(tarball), "-C", str(work / name), "--strip-components=1"], check=True)
+    src = work / "criterion"
+    shutil.rmtree(src / "subprojects" / "nanopb", ignore_errors=True)
+    os.replace(work / "nanopb", src / "subprojects" / "nanopb")
+    debs_dir = work / "debs"
+    debs_dir.mkdir()
+    found, failed = debs.download(list(HEADERS), debs_dir)
+    if failed:
+        raise UserError(f"the lean Criterion: apt-get download {' '.join(HEADERS)} failed: {failed}")
+    for deb in found:
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(debs_dir / "root")], check=True)
+    for files in HEADERS.values():
+        for member, dest in files.items():
+            shutil.copy2(debs_dir / "root" / member, src / dest)
+    # nanopb from its source, always: a system nanopb (libnanopb-dev) is
+    # built without PB_ENABLE_MALLOC, which Criterion's messages need.
+    meson = src / "meson.build"
+    text = meson.read_text()
+    line = next(l for l in text.splitlines() if l.startswith("nanopb = dependency('nanopb'"))
+    meson.write_text(text.replace(line, "nanopb = dependency('', required: false)"))
+    return src
+
+
+def compile_into(src, prefix, work):
+    out = work / "meson-build"
+    for cmd in (["meson", "setup", str(out), *MESON_OPTIONS, f"--prefix={work / 'inst'}"],
+                ["ninja", "-C", str(out), "install"]):
+        done = subprocess.run(cmd, cwd=src, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise UserError(f"the lean Criterion: {' '.join(cmd[:2])} failed: {debs.last_line(done)}")
+    inst = work / "inst"
+    (prefix / "lib").mkdir(parents=True)
+    for name in ("libcriterion.a", "libprotobuf_nanopb_static.a"):
+        shutil.copy2(next(inst.rglob(name)), prefix / "lib" / name)
+    shutil.copytree(inst / "include", prefix / "include")
+    boxfort = subprocess.run(["pkg-config", "--variable=libdir", "boxfort"], capture_output=True,
+                             text=True).stdout.strip() or "/usr/lib"
+    (prefix / "lib" / "pkgconfig").mkdir()
+    (prefix / "lib" / "pkgconfig" / "criterion.pc").write_text(
+        PC.format(prefix=prefix, version=VERSION, boxfort=boxfort))
+
+
+def prefix(cache):
+    """The lean Criterion's install prefix in the cache (its pkg-config file
+    in lib/pkgconfig), built once; a UserError names what failed."""
+    where = Path(cache) / "criterion" / f"lean-{VERSION}"
+    if cached.tree_intact(where):
+        return where
+    debs.ensure(PACKAGES, "the lean Criterion")
+    debs.say(f"building a lean Criterion {VERSION} from Debian's source into {where}")
+    where.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=where.parent))
+    try:
+        staged = work / "prefix"
+        compile_into(unpack(work, fetch_sources(work)), staged, work)
+        text = (staged / "lib" / "pkgconfig" / "criterion.pc").read_text().replace(str(staged), str(where))
+        (staged / "lib" / "pkgconfig" / "criterion.pc").write_text(text)
+        shutil.rmtree(where, ignore_errors=True)
+        os.replace(staged, where)
+        cached.record_tree(where)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return where

@@ -1,0 +1,71 @@
+"""The lean Criterion the cases link by default, and Debian's, which they can
+link instead: the same cases, the same outcomes."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import ROOT, ipcproof
+from driver import build
+from driver.acquire import criterion
+
+
+def needed(binary):
+    out = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True, check=True).stdout
+    return {line.split("[")[1].split("]")[0] for line in out.splitlines() if "(NEEDED)" in line}
+
+
+def test_a_lean_case_binary_loads_nanomsg_and_the_c_library_only(bindir):
+    assert (bindir / "criterion.txt").read_text().startswith("lean 2.4.1")
+    libs = needed(bindir / "pipe")
+    assert libs <= {"libnanomsg.so.5", "libm.so.6", "libc.so.6", "ld-linux-x86-64.so.2"}, libs
+    assert "libnanomsg.so.5" in libs   # Criterion is in it, its runner's transport is not
+
+
+@pytest.fixture(scope="module")
+def debian_build(tmp_path_factory):
+    where = tmp_path_factory.mktemp("debian-build")
+    done = subprocess.run(["/usr/bin/python3", "-c", "import sys; from driver import build; build.build(sys.argv[1])",
+                           str(where)], cwd=ROOT, capture_output=True, text=True,
+                          env={"IPCPROOF_CRITERION": "debian", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    return where
+
+
+def statuses(out):
+    doc = json.loads((out / "results.json").read_text())
+    return {r["case"]: r["status"] for r in doc["results"]}, doc["kernels"][0]["criterion"]
+
+
+def test_the_cases_give_the_same_outcomes_on_debians_criterion_and_the_lean_one(bindir, debian_build, tmp_path):
+    assert "libcriterion.so.3" in needed(debian_build / "cases" / "fifo")
+    outcomes = {}
+    for name, where in (("lean", build.BUILD), ("debian", debian_build)):
+        code, _, stderr = ipcproof("run", "--no-build", "--areas", "fifo,ipc", "--out", tmp_path / name,
+                                   env={"IPCPROOF_BUILD": str(where)})
+        assert code == 0, stderr
+        outcomes[name] = statuses(tmp_path / name)
+    assert outcomes["lean"][1].startswith("lean") and outcomes["debian"][1].startswith("debian")
+    assert outcomes["lean"][0] == outcomes["debian"][0] and len(outcomes["lean"][0]) > 40
+
+
+def test_an_unknown_criterion_choice_is_one_line_and_exit_2(tmp_path):
+    code, _, stderr = ipcproof("run", "--areas", "fifo", "--out", tmp_path, env={"IPCPROOF_CRITERION": "bogus"})
+    assert code == 2 and stderr.strip().splitlines() == ["ipcproof: IPCPROOF_CRITERION='bogus': say lean or debian"]
+
+
+def test_the_deb_src_entries_follow_the_hosts_apt_sources_in_both_formats(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list").write_text("# a comment\ndeb http://archive.example/debian bookworm main contrib\n"
+                                          "deb-src http://archive.example/debian bookworm main\n")
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://archive.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+        "Types: deb\nURIs: http://off.example/debian\nSuites: sid\nComponents: main\nEnabled: no\n")
+    text = criterion.deb_src_stanzas(tmp_path)
+    stanzas = [dict(line.split(": ", 1) for line in block.splitlines()) for block in text.strip().split("\n\n")]
+    assert {s["Types"] for s in stanzas} == {"deb-src"}
+    assert [(s["URIs"], s["Suites"], s["Components"]) for s in stanzas] == [
+        ("http://archive.example/debian", "bookworm bookworm-updates", "main"),
+        ("http://archive.example/debian", "bookworm", "main contrib")]
+    assert stanzas[0]["Signed-By"] == "/usr/share/keyrings/debian-archive-keyring.gpg"
