@@ -40,12 +40,16 @@ def build(build=BUILD, quiet=True):
     compiler's output on stderr."""
     args = ["-DCMAKE_BUILD_TYPE=RelWithDebInfo"]
     if criterion.choice() == "lean":
-        lean = criterion.prefix(CACHE)
-        # its pkg-config file's text is part of the arguments: CMake keeps
-        # what it read of it, so another build of it is another configure
-        pc = (lean / "lib" / "pkgconfig" / "criterion.pc").read_bytes()
-        args += [f"-DIPCPROOF_CRITERION={lean}", f"-DIPCPROOF_CRITERION_SHA={hashlib.sha256(pc).hexdigest()[:16]}"]
+        args += criterion_args(criterion.prefix(CACHE))
     return cmake_build(Path(build), args, "the build", quiet) / "cases"
+
+
+def criterion_args(lean):
+    """CMake's arguments for the lean Criterion at lean.  Its pkg-config
+    file's text is one: CMake keeps what it read of it, so another build of
+    it is another configure."""
+    pc = (Path(lean) / "lib" / "pkgconfig" / "criterion.pc").read_bytes()
+    return [f"-DIPCPROOF_CRITERION={lean}", f"-DIPCPROOF_CRITERION_SHA={hashlib.sha256(pc).hexdigest()[:16]}"]
 
 
 def configured_for(build_dir, args):

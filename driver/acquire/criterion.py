@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import cached, debs
@@ -43,7 +44,7 @@ PC = """prefix={prefix}
 Name: criterion
 Description: Criterion {version} without diffs, theories and i18n, static (ipcproof)
 Version: {version}
-Libs: -L{prefix}/lib -L{boxfort} -lcriterion -lboxfort -lprotobuf_nanopb_static -lnanomsg -pthread -lrt -lm
+Libs: -L{prefix}/lib -L{boxfort} -lcriterion_lean -lboxfort -lprotobuf_nanopb_static -lnanomsg -pthread -lrt -lm
 Cflags: -I{prefix}/include
 """
 
@@ -147,29 +148,70 @@ def unpack(work, tarballs):
     return src
 
 
-def compile_into(src, prefix, work):
+CROSS_FILE = """# Written by ipcproof's driver/acquire/criterion.py: Criterion for {deb_arch}.
+[binaries]
+c = '{compiler}-gcc'
+ar = '{compiler}-ar'
+strip = '{compiler}-strip'
+pkgconfig = 'pkg-config'
+cmake = 'cmake'
+[properties]
+sys_root = '{sysroot}'
+pkg_config_libdir = ['{sysroot}/usr/lib/{triplet}/pkgconfig', '{sysroot}/usr/share/pkgconfig']
+[host_machine]
+system = 'linux'
+cpu_family = '{cpu_family}'
+cpu = '{cpu}'
+endian = 'little'
+"""
+# Meson's names for the targets' processors.
+MESON_CPU = {"arm64": ("aarch64", "aarch64"), "i386": ("x86", "i686")}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Another architecture's build, against its sysroot (acquire/cross.py)."""
+    deb_arch: str
+    triplet: str
+    compiler: str
+    sysroot: Path
+
+
+def compile_into(src, prefix, work, target=None):
     out = work / "meson-build"
-    for cmd in (["meson", "setup", str(out), *MESON_OPTIONS, f"--prefix={work / 'inst'}"],
-                ["ninja", "-C", str(out), "install"]):
+    setup = ["meson", "setup", str(out), *MESON_OPTIONS, f"--prefix={work / 'inst'}"]
+    if target:
+        family, cpu = MESON_CPU[target.deb_arch]
+        (work / "cross.ini").write_text(CROSS_FILE.format(cpu_family=family, cpu=cpu, **vars(target)))
+        setup.append(f"--cross-file={work / 'cross.ini'}")
+    for cmd in (setup, ["ninja", "-C", str(out), "install"]):
         done = subprocess.run(cmd, cwd=src, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
-            raise UserError(f"the lean Criterion: {' '.join(cmd[:2])} failed: {debs.last_line(done)}")
+            said = [l for l in (done.stdout + done.stderr).splitlines() if "ERROR" in l or "error:" in l]
+            raise UserError(f"the lean Criterion: {' '.join(cmd[:2])} failed: {(said or [debs.last_line(done)])[0]}")
     inst = work / "inst"
     (prefix / "lib").mkdir(parents=True)
-    for name in ("libcriterion.a", "libprotobuf_nanopb_static.a"):
-        shutil.copy2(next(inst.rglob(name)), prefix / "lib" / name)
+    # A name of its own: a cross build's sysroot holds Debian's
+    # libcriterion.so too, which -lcriterion would find first.
+    for name, as_name in (("libcriterion.a", "libcriterion_lean.a"),
+                          ("libprotobuf_nanopb_static.a", "libprotobuf_nanopb_static.a")):
+        shutil.copy2(next(inst.rglob(name)), prefix / "lib" / as_name)
     shutil.copytree(inst / "include", prefix / "include")
-    boxfort = subprocess.run(["pkg-config", "--variable=libdir", "boxfort"], capture_output=True,
-                             text=True).stdout.strip() or "/usr/lib"
+    if target:
+        boxfort = target.sysroot / "usr" / "lib" / target.triplet
+    else:
+        boxfort = subprocess.run(["pkg-config", "--variable=libdir", "boxfort"], capture_output=True,
+                                 text=True).stdout.strip() or "/usr/lib"
     (prefix / "lib" / "pkgconfig").mkdir()
     (prefix / "lib" / "pkgconfig" / "criterion.pc").write_text(
         PC.format(prefix=prefix, version=VERSION, boxfort=boxfort))
 
 
-def prefix(cache):
+def prefix(cache, target=None):
     """The lean Criterion's install prefix in the cache (its pkg-config file
-    in lib/pkgconfig), built once; a UserError names what failed."""
-    where = Path(cache) / "criterion" / f"lean-{VERSION}"
+    in lib/pkgconfig), built once, for the host or a Target; a UserError
+    names what failed."""
+    where = Path(cache) / "criterion" / (f"lean-{VERSION}-{target.deb_arch}" if target else f"lean-{VERSION}")
     if cached.tree_intact(where):
         return where
     debs.ensure(PACKAGES, "the lean Criterion")
@@ -178,7 +220,7 @@ def prefix(cache):
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=where.parent))
     try:
         staged = work / "prefix"
-        compile_into(unpack(work, fetch_sources(work)), staged, work)
+        compile_into(unpack(work, fetch_sources(work)), staged, work, target)
         text = (staged / "lib" / "pkgconfig" / "criterion.pc").read_text().replace(str(staged), str(where))
         (staged / "lib" / "pkgconfig" / "criterion.pc").write_text(text)
         shutil.rmtree(where, ignore_errors=True)

@@ -17,8 +17,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import cached, debs
-from ..build import cmake_build
+from . import cached, criterion, debs
+from ..build import cmake_build, criterion_args
 from ..errors import UserError
 
 TOOLCHAIN = """# Written by ipcproof's driver/cross.py: a cross build for {arch}.
@@ -121,14 +121,17 @@ def sysroot(cache, deb_arch, triplet, why):
     unpacked once into the cache."""
     root = Path(cache) / "cross" / f"sysroot-{deb_arch}"
     pc = root / "ipcproof-pkgconfig" / "criterion.pc"
-    if cached.tree_intact(root):
+    if cached.tree_intact(root) and (root / "usr" / "include" / "nanomsg" / "nn.h").is_file():
         return root
     debs.say(f"unpacking Criterion for {deb_arch} and its libraries into {root}")
     runtime = runtime_closure(f"libcriterion3:{deb_arch}")
     if not runtime:
         raise UserError(f"{why}: apt knows no libcriterion3:{deb_arch} (dpkg --add-architecture "
                         f"{deb_arch} && apt-get update)")
-    unpack(root, [f"libcriterion-dev:{deb_arch}", *runtime], why)
+    # boxfort and nanomsg's -dev packages: the lean Criterion is built
+    # against them (acquire/criterion.py)
+    unpack(root, [f"libcriterion-dev:{deb_arch}", f"libboxfort-dev:{deb_arch}", f"libnanomsg-dev:{deb_arch}",
+                  *runtime], why)
     version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libcriterion3"],
                              capture_output=True, text=True).stdout.strip() or "2"
     pc.parent.mkdir(exist_ok=True)
@@ -165,6 +168,8 @@ def build(cache, deb_arch, cpu, triplet, why, gnu=None):
     # compiler is another configure.
     args = ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
             f"-DIPCPROOF_TOOLCHAIN_SHA={hashlib.sha256(text.encode()).hexdigest()[:16]}"]
+    if criterion.choice() == "lean":
+        args += criterion_args(criterion.prefix(cache, criterion.Target(deb_arch, triplet, gnu or triplet, root)))
     cmake_build(build_dir, args, f"the {deb_arch} cross build")
     return build_dir / "cases", root
 

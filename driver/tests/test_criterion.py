@@ -69,3 +69,12 @@ def test_the_deb_src_entries_follow_the_hosts_apt_sources_in_both_formats(tmp_pa
         ("http://archive.example/debian", "bookworm bookworm-updates", "main"),
         ("http://archive.example/debian", "bookworm", "main contrib")]
     assert stanzas[0]["Signed-By"] == "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+
+def test_a_cross_built_case_binary_is_lean_too():
+    from driver.acquire import cross
+    from driver.kernels import qemu
+    arch = qemu.I386
+    cases, _ = cross.build(build.CACHE, arch.deb_arch, arch.cpu, arch.triplet, "the test", arch.gnu)
+    assert (cases / "criterion.txt").read_text().startswith("lean 2.4.1")
+    assert needed(cases / "pipe") <= {"libnanomsg.so.5", "libm.so.6", "libc.so.6", "ld-linux.so.2"}
