@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from . import bench, build, catalog, diff, divergences, i18n, kernels, merge, fsutil, procs, prove, reports
-from . import results, runner, session, validate
+from . import results, runner, schedule, session, validate
 from .reports import diff as diff_page, kcidb
 from .errors import UserError
 
@@ -101,7 +101,12 @@ def cmd_run(args):
     def steps(kernel, scale):
         jobs = min(ctx.jobs, kernel.params.get("cpus", ctx.jobs))
         return runner.case_steps(binaries, jobs, scale, args.filter)
-    doc = assemble(session.run(chosen, steps, ctx), claims, divs, bool(args.filter))
+    # started slowest first, reported in the order asked for
+    outcomes = session.run(schedule.slowest_first(chosen, ctx.cache), steps, ctx)
+    schedule.remember(outcomes, ctx.cache, not args.filter and not args.areas)
+    order = {k.name: i for i, k in enumerate(chosen)}
+    outcomes.sort(key=lambda o: order.get(o.kernel["id"], len(order)))
+    doc = assemble(outcomes, claims, divs, bool(args.filter))
     reports.write(doc, out, args.lang, args.kcidb_schema)
     counts = {}
     for r in doc["results"]:
