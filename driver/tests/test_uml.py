@@ -113,6 +113,16 @@ def test_the_patched_criterion_differs_only_in_the_arena_range(tmp_path):
     assert uml.patched_criterion(tmp_path) == store  # made once, then reused
 
 
+def test_a_lean_case_binary_goes_into_uml_as_a_copy_with_only_the_arena_moved(tmp_path, bindir):
+    from driver.session import Context
+    with uml.Channel(Context(bindir, tmp_path, tmp_path, 1)) as ch:
+        ch.put([bindir / "pipe", bindir / "peer-pipe"])
+        original, copy = (bindir / "pipe").read_bytes(), (ch.bindir / "pipe").read_bytes()
+        assert ch.lean and not (ch.bindir / "pipe").is_symlink() and (ch.bindir / "peer-pipe").is_symlink()
+    changed = [i for i, (a, b) in enumerate(zip(original, copy)) if a != b]
+    assert len(copy) == len(original) and 0 < len(changed) <= 4 * 8 and changed[-1] - changed[0] < 256
+
+
 def test_a_uml_that_hangs_after_boot_is_cut_at_its_limit_and_killed(tmp_path, tools):
     work = tmp_path / "work"
     work.mkdir()
