@@ -388,18 +388,20 @@ void hx_kill_descendants(void)
 	double until = hx_now() + 2.0 * hx_time_scale();
 	long us = 20;
 	for (;;) {
-		pid_t found[256];
-		int n = list_children_of(getpid(), found, 256);
-		for (int i = 0; i < n; i++) {
-			kill(-found[i], SIGKILL); /* its group, if it leads one */
-			kill(found[i], SIGKILL);
-		}
+		/* No child left is no descendant left (the case is their
+		 * subreaper): the common end, seen without reading /proc. */
 		int status;
 		pid_t r;
 		while ((r = waitpid(-1, &status, WNOHANG)) > 0)
 			;
 		if (r == -1 && errno == ECHILD)
 			return;
+		pid_t found[256];
+		int n = list_children_of(getpid(), found, 256);
+		for (int i = 0; i < n; i++) {
+			kill(-found[i], SIGKILL); /* its group, if it leads one */
+			kill(found[i], SIGKILL);
+		}
 		if (hx_now() > until) {
 			hx_evidence("harness.error", "children still alive after SIGKILL");
 			return;
