@@ -78,3 +78,15 @@ def test_a_cross_built_case_binary_is_lean_too():
     cases, _ = cross.build(build.CACHE, arch.deb_arch, arch.cpu, arch.triplet, "the test", arch.gnu)
     assert (cases / "criterion.txt").read_text().startswith("lean 2.4.1")
     assert needed(cases / "pipe") <= {"libnanomsg.so.5", "libm.so.6", "libc.so.6", "ld-linux.so.2"}
+
+
+def test_a_source_tarball_whose_hash_is_not_the_indexs_is_refused_and_not_kept(tmp_path):
+    # a real file of the archive, named with a wrong hash: apt's transport refuses it
+    listed = subprocess.run(["apt-get", "download", "--print-uris", "debugbreak"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    url, size = listed[0].strip("'"), int(listed[2])
+    with pytest.raises(criterion.UserError) as refused:
+        criterion.download(url, tmp_path / "x.deb", size, "0" * 64)
+    assert "cannot fetch" in str(refused.value) and not (tmp_path / "x.deb").exists()
+    got = criterion.download(url, tmp_path / "y.deb", size, listed[3].split(":", 1)[1])
+    assert got.stat().st_size == size
