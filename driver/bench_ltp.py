@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from . import build, fsutil, validate
+from .bench_runtime import check_timing_options, timing_options
 from .errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,15 +139,17 @@ def timed(fn):
 
 
 def rounds(args, entries, flags, tmp):
-    """{a, b, c: [seconds]} and what each counted, alternating a, b, c."""
-    times, counts, exe = {"a": [], "b": [], "c": []}, {}, None
+    """{a, b, c: [seconds]} and what each round counted, alternating a, b, c."""
+    times, counts, exe = {"a": [], "b": [], "c": []}, {"ltp": [], "results": []}, None
     for _ in range(args.repeat):
-        t, counts["ltp"] = timed(lambda: run_ltp(args.ltp, entries))
+        t, ltp = timed(lambda: run_ltp(args.ltp, entries))
         times["a"].append(t)
-        t, counts["results"] = timed(lambda: run_ipcproof(args.jobs))
+        t, results = timed(lambda: run_ipcproof(args.jobs))
         times["b"].append(t)
+        counts["ltp"].append(ltp)
+        counts["results"].append(results)
         # as many tests as (b) has results: known after its first round
-        exe = exe or empty_criterion(counts["results"], tmp, flags)
+        exe = exe or empty_criterion(results, tmp, flags)
         argv = [str(exe), f"--jobs={args.jobs}", "--short-filename", "--ascii"]
         t, _ = timed(lambda: subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                             stderr=subprocess.DEVNULL))
@@ -157,11 +160,14 @@ def rounds(args, entries, flags, tmp):
 def figures(times, counts, entries, args):
     stats = {k: {"median_s": round(statistics.median(v), 4), "min_s": round(min(v), 4), "max_s": round(max(v), 4),
                  "samples_s": [round(x, 4) for x in v]} for k, v in times.items()}
-    asserts, results = counts["ltp"]["TPASS"], counts["results"]
+    # the first round's counts (the empty binary has its number of tests)
+    asserts, results = counts["ltp"][0]["TPASS"], counts["results"][0]
     per_assert = stats["a"]["median_s"] / asserts if asserts else None
     per_result = stats["b"]["median_s"] / results
     return {"schema": SCHEMA, "repeat": args.repeat, "jobs": args.jobs, "ltp": str(args.ltp),
-            "ltp_tests": len(entries), "ltp_counts": counts["ltp"], "results": results, "times": stats,
+            "ltp_tests": len(entries), "ltp_counts": counts["ltp"][0], "results": results, "times": stats,
+            "counts_vary": any(c != counts["ltp"][0] for c in counts["ltp"]) or len(set(counts["results"])) > 1,
+            "tpass_per_round": [c["TPASS"] for c in counts["ltp"]], "results_per_round": counts["results"],
             "per_assertion_ms": round(per_assert * 1000, 3) if per_assert else None,
             "per_result_ms": round(per_result * 1000, 3),
             "ratio_run_to_empty_criterion": round(stats["b"]["median_s"] / stats["c"]["median_s"], 3),
@@ -178,28 +184,24 @@ def render(doc):
         f"(b) ./ipcproof run, every case: {span['b']}; {doc['results']} results; {doc['per_result_ms']} ms per result",
         f"(c) empty Criterion binary, {doc['results']} tests: {span['c']}",
         f"(b)/(c) = {doc['ratio_run_to_empty_criterion']}; (b) per result / (a) per assertion = "
-        f"{doc['ratio_per_result_to_per_assertion']}"])
+        f"{doc['ratio_per_result_to_per_assertion']}",
+        *(["counts differ between rounds: TPASS " + ", ".join(map(str, doc["tpass_per_round"]))
+           + "; results " + ", ".join(map(str, doc["results_per_round"]))] if doc["counts_vary"] else [])])
 
 
 def parser():
     p = argparse.ArgumentParser(prog="bench_ltp", description="ipcproof's run against LTP's, paired")
     # checked by run(): a missing --ltp is one line, not argparse's usage
     p.add_argument("--ltp", type=Path, help="an LTP installation (runtest/, testcases/bin/)")
-    p.add_argument("--repeat", type=int, default=11, help="paired rounds (default 11)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="run's --jobs, and the empty binary's")
-    p.add_argument("--json", type=Path, help="also write the figures to this file")
-    p.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    timing_options(p, 11, "paired rounds")
     return p
 
 
 def run(args):
-    if args.repeat < 1 or args.jobs < 1:
-        raise UserError("--repeat and --jobs must be positive integers")
     if args.ltp is None:
         raise UserError("--ltp DIR is required: an LTP installation (runtest/, testcases/bin/) built outside ipcproof")
     entries = ltp_entries(args.ltp)
-    if args.json and not args.json.parent.is_dir():
-        raise UserError(f"no directory {args.json.parent} for --json")
+    check_timing_options(args)
     if not args.no_build:
         build.build()
     flags = criterion_flags(build.BUILD)

@@ -14,9 +14,11 @@ binary of N CASEs (bench-harness-empty), then every area binary.  Per kernel:
   harness_ms      (harness-empty wall - Criterion-empty wall) / N: the
                   harness's own machinery per case, no case body
   cases_own_s     the sum of the cases' own duration_s (as Criterion timed
-                  them, concurrently with --jobs)
+                  them, concurrently with --jobs); it holds the part of the
+                  harness that runs in the case's process (harness_in_case_ms,
+                  an empty CASE's duration_s): bodies_s is the rest
   areas_s         the area steps' wall; areas_rest_s is what exec, harness
-                  and the cases' own time (divided by the jobs) leave of it
+                  and the bodies (divided by the jobs) leave of it
   plan_rest_s     run_s less every step's wall: the runner, kernel-info
   driver_s        the driver's wall for the kernel less boot_s and run_s:
                   provisioning, packing the programs, the results' way back
@@ -41,7 +43,8 @@ from .errors import UserError
 EMPTY_CRITERION, EMPTY_HARNESS = EMPTY = ("bench-criterion-empty", "bench-harness-empty")
 SCHEMA = "ipcproof/profile/1"
 COLUMNS = (("boot_s", "boot s"), ("run_s", "run s"), ("total_s", "total s"), ("exec_ms", "exec ms/case"),
-           ("harness_ms", "harness ms/case"), ("cases_own_s", "cases own s"), ("areas_s", "areas s"),
+           ("harness_ms", "harness ms/case"), ("cases_own_s", "cases own s"),
+           ("bodies_s", "bodies s"), ("areas_s", "areas s"),
            ("areas_rest_s", "areas rest s"), ("plan_rest_s", "plan rest s"), ("driver_s", "driver s"))
 
 
@@ -73,6 +76,8 @@ def sample(outcome, n, jobs, total_s):
     own = sum(float(c.get("duration_s") or 0) for c in results)
     crit, harn = walls.get(EMPTY_CRITERION, 0.0), walls.get(EMPTY_HARNESS, 0.0)
     exec_ms, harness_ms = crit / n * 1000, (harn - crit) / n * 1000
+    in_case = sum(float(c.get("duration_s") or 0) for c in outcome.raw.get(EMPTY_HARNESS, {}).values()) / n
+    bodies = own - len(results) * in_case
     areas_s = sum(walls[s] for s in areas)
     boot, run_s = float(k.get("boot_s") or 0), float(k.get("run_s") or 0)
     return {"status": "ran", "release": k.get("release", ""), "criterion": k.get("criterion", ""),
@@ -81,8 +86,8 @@ def sample(outcome, n, jobs, total_s):
             "hung": [r["step"] for r in outcome.runs if r["hung"]],
             "boot_s": boot, "run_s": run_s, "total_s": total_s,
             "criterion_empty_s": crit, "harness_empty_s": harn, "exec_ms": exec_ms, "harness_ms": harness_ms,
-            "cases_own_s": own, "areas_s": areas_s,
-            "areas_rest_s": areas_s - len(results) * (exec_ms + harness_ms) / 1000 - own / max(jobs, 1),
+            "cases_own_s": own, "harness_in_case_ms": in_case * 1000, "bodies_s": bodies, "areas_s": areas_s,
+            "areas_rest_s": areas_s - len(results) * (exec_ms + harness_ms) / 1000 - bodies / max(jobs, 1),
             "plan_rest_s": run_s - sum(walls.values()), "driver_s": total_s - boot - run_s}
 
 
@@ -97,7 +102,7 @@ def summarize(name, samples):
     for key in ("release", "criterion", "jobs", "cases", "empty_tests", "harness_results"):
         row[key] = ran[-1][key]
     row["hung"] = sorted({h for s in ran for h in s["hung"]})
-    for key in ("criterion_empty_s", "harness_empty_s") + tuple(c for c, _ in COLUMNS):
+    for key in ("criterion_empty_s", "harness_empty_s", "harness_in_case_ms") + tuple(c for c, _ in COLUMNS):
         values = [s[key] for s in ran]
         row[key] = round(statistics.median(values), 4)
         row[f"{key}_range"] = [round(min(values), 4), round(max(values), 4)]
@@ -155,22 +160,31 @@ def empty_tests(bindir):
     return found[EMPTY_CRITERION]
 
 
-def parser():
-    p = argparse.ArgumentParser(prog="bench_runtime", description="where the seconds of a run go, per kernel")
-    p.add_argument("--kernels", default="host", help="comma-separated kernels (default: host)")
-    p.add_argument("--repeat", type=int, default=3, help="runs of the plan on each kernel (default 3)")
+def timing_options(p, repeat, what):
+    """The options both timing scripts take (bench_ltp too)."""
+    p.add_argument("--repeat", type=int, default=repeat, help=f"{what} (default {repeat})")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="concurrent cases, as run's --jobs")
     p.add_argument("--json", type=Path, help="also write the figures (every run's too) to this file")
     p.add_argument("--no-build", action="store_true", help="use the binaries already built")
+
+
+def check_timing_options(args):
+    if args.repeat < 1 or args.jobs < 1:
+        raise UserError("--repeat and --jobs must be positive integers")
+    if args.json and not args.json.parent.is_dir():
+        raise UserError(f"no directory {args.json.parent} for --json")
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="bench_runtime", description="where the seconds of a run go, per kernel")
+    p.add_argument("--kernels", default="host", help="comma-separated kernels (default: host)")
+    timing_options(p, 3, "runs of the plan on each kernel")
     return p
 
 
 def run(args):
-    if args.repeat < 1 or args.jobs < 1:
-        raise UserError("--repeat and --jobs must be positive integers")
+    check_timing_options(args)
     chosen = kernels.resolve(args.kernels)
-    if args.json and not args.json.parent.is_dir():
-        raise UserError(f"no directory {args.json.parent} for --json")
     if any(k.provision is not kernels.nothing_to_install for k in chosen):
         fsutil.cache_dir(build.CACHE)
     bindir = build.bindir() if args.no_build else build.build()

@@ -38,6 +38,7 @@ def test_the_host_profile_has_every_figure(profiled):
     # every step ran to its end, and each empty binary held all its tests
     assert row["hung"] == []
     assert row["empty_tests"] == doc["empty_tests"] > 0 and row["harness_results"] == row["empty_tests"]
+    assert row["harness_in_case_ms"] > 0 and row["bodies_s"] <= row["cases_own_s"]
     assert row["cases"] > 0 and row["criterion_empty_s"] > 0 and row["areas_s"] > 0 and row["cases_own_s"] > 0
     assert row["boot_s"] == 0 and row["run_s"] > 0 and row["total_s"] >= row["run_s"]
 
