@@ -37,7 +37,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import build, catalog, collect, fsutil, kernels, procs, runner, session, validate
+from . import build, catalog, collect, fsutil, kernels, runner, session, validate
 from .errors import UserError
 
 EMPTY_CRITERION, EMPTY_HARNESS = EMPTY = ("bench-criterion-empty", "bench-harness-empty")
@@ -205,17 +205,7 @@ def run(args):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    session.install_signals()
-    procs.become_subreaper()
-    try:
-        return run(args)
-    except UserError as e:
-        print(f"bench_runtime: {validate.term(e)}", file=sys.stderr)
-        return 2
-    except session.Interrupted as stop:
-        procs.sweep()
-        print("bench_runtime: interrupted; nothing left running", file=sys.stderr)
-        return 128 + stop.signum
+    return session.guarded("bench_runtime", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -237,16 +237,4 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    session.install_signals()
-    # before the build: a compiler whose make was killed comes back here
-    procs.become_subreaper()
-    try:
-        return args.func(args)
-    except UserError as e:
-        # one line, whatever a path or a value in it holds
-        print(f"ipcproof: {validate.term(e)}", file=sys.stderr)
-        return 2
-    except session.Interrupted as stop:
-        procs.sweep()
-        print("ipcproof: interrupted; nothing left running", file=sys.stderr)
-        return 128 + stop.signum
+    return session.guarded("ipcproof", lambda: args.func(args))

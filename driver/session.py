@@ -7,6 +7,7 @@ more), sweep what runs, wait for every worker, and end with 128 + the signal."""
 import os
 import shutil
 import signal
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import tempfile
 
-from . import build, fsutil, procs, runner
+from . import build, fsutil, procs, runner, validate
 from .errors import Miss, UserError
 from .kernels import known, problems, say, time_scale
 
@@ -50,6 +51,24 @@ def install_signals():
         raise Interrupted(signum)
     for sig in SIGNALS:
         signal.signal(sig, interrupt)
+
+
+def guarded(prog, command):
+    """A command line's way out, for every entry point: a UserError is one
+    line and exit 2; a signal sweeps what runs and exits 128 + it."""
+    install_signals()
+    # before any build: a compiler whose make was killed comes back here
+    procs.become_subreaper()
+    try:
+        return command()
+    except UserError as e:
+        # one line, whatever a path or a value in it holds
+        print(f"{prog}: {validate.term(e)}", file=sys.stderr)
+        return 2
+    except Interrupted as stop:
+        procs.sweep()
+        print(f"{prog}: interrupted; nothing left running", file=sys.stderr)
+        return 128 + stop.signum
 
 
 def execute(kernel, steps_for, ctx):

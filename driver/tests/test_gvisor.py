@@ -105,33 +105,32 @@ def test_interrupting_a_run_leaves_no_runsc_process(tmp_path, bindir, tools):
     assert not list(Path("/sys/fs/cgroup").glob(f"*/ipcproof-{driver}-*"))  # no cgroup left
 
 
-def test_a_sandbox_that_hangs_is_cut_at_its_limit_and_killed(tmp_path, tools):
+def sandbox_running(tmp_path, script_text, limit):
+    """sandbox.launch of a bundle whose process runs script_text (work is
+    its {work}): (launched, ended, cut, seconds taken)."""
     work = tmp_path / "work"
     (work / "state").mkdir(parents=True)
     (work / "out" / "tmp").mkdir(parents=True)
-    script = work / "hang.sh"
-    script.write_text(f"date +%s.%N > {work / 'started'}\nsleep 1000\n")
+    script = work / "script.sh"
+    script.write_text(script_text.format(work=work))
     bundle = work / "bundle"
     bundle.mkdir()
     (bundle / "config.json").write_text(json.dumps(gvisor.spec(work, work / "out", script)))
     start = time.monotonic()
-    launched, ended, cut = sandbox.launch("test", gvisor.command(work, bundle), work, 2, tmp_path / "log")
-    assert cut and ended > launched and time.monotonic() - start < 30
+    launched, ended, cut = sandbox.launch("test", gvisor.command(work, bundle), work, limit, tmp_path / "log")
+    return launched, ended, cut, time.monotonic() - start
+
+
+def test_a_sandbox_that_hangs_is_cut_at_its_limit_and_killed(tmp_path, tools):
+    launched, ended, cut, took = sandbox_running(tmp_path, "date +%s.%N > {work}/started\nsleep 1000\n", 2)
+    assert cut and ended > launched and took < 30
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
 
 
 def test_a_sandbox_that_outlives_its_plan_is_swept_soon_after_and_not_cut(tmp_path, tools, monkeypatch):
     monkeypatch.setattr(sandbox, "ENDING_LIMIT_S", 1)
-    work = tmp_path / "work"
-    (work / "state").mkdir(parents=True)
-    (work / "out" / "tmp").mkdir(parents=True)
-    script = work / "lingers.sh"
     # the plan's two stamps, then a process the sandbox waits for
-    script.write_text(f"date +%s.%N > {work / 'started'}\ndate +%s.%N > {work / 'ended'}\nsleep 1000\n")
-    bundle = work / "bundle"
-    bundle.mkdir()
-    (bundle / "config.json").write_text(json.dumps(gvisor.spec(work, work / "out", script)))
-    start = time.monotonic()
-    launched, ended, cut = sandbox.launch("test", gvisor.command(work, bundle), work, 600, tmp_path / "log")
-    assert not cut and time.monotonic() - start < 30
+    _, _, cut, took = sandbox_running(
+        tmp_path, "date +%s.%N > {work}/started\ndate +%s.%N > {work}/ended\nsleep 1000\n", 600)
+    assert not cut and took < 30
     assert not [p for p in procs.descendants(os.getpid()) if alive(p)]
