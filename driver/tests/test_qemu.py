@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, alive, ipcproof, pipe_area_run
 from driver import build, catalog, procs, results, runner
-from driver.acquire import images, initramfs
+from driver.acquire import criterion, images, initramfs
 from driver.errors import Miss
 from driver.kernels import qemu, qemu_boot
 
@@ -176,7 +176,8 @@ def test_the_initramfs_is_a_cpio_archive_busybox_can_read(bindir, tools, tmp_pat
     listing = subprocess.run(["/bin/busybox", "cpio", "-t", "-F", str(archive)], capture_output=True,
                              text=True, check=True).stdout.split()
     for needed in ("init", "bin/busybox", "ipcproof/bin/pipe", "ipcproof/bin/kernel-info",
-                   "ipcproof/bin/runner.sh", "lib/x86_64-linux-gnu/libcriterion.so.3",
+                   "ipcproof/bin/runner.sh",
+                   "lib/x86_64-linux-gnu/" + ("libnanomsg.so.5" if criterion.choice() == "lean" else "libcriterion.so.3"),
                    "lib64/ld-linux-x86-64.so.2"):
         assert needed in listing
 
