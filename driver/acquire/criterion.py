@@ -15,6 +15,7 @@ dependencies the tarball lacks (its git submodules) from binary packages.
 
 IPCPROOF_CRITERION=debian builds against Debian's package instead; the same
 cases run either way."""
+import fcntl
 import fnmatch
 import os
 import shutil
@@ -212,9 +213,23 @@ def prefix(cache, target=None):
     where = Path(cache) / "criterion" / (f"lean-{VERSION}-{target.deb_arch}" if target else f"lean-{VERSION}")
     if cached.tree_intact(where):
         return where
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(where.parent / ".lock", "a")
+    except OSError as e:
+        raise UserError(f"the lean Criterion: cannot use {where.parent}: {e.strerror}") from None
+    # one build at a time: a second run on a fresh clone waits for the
+    # first's, then finds it whole
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached.tree_intact(where):
+            build_into(where, target)
+    return where
+
+
+def build_into(where, target):
     debs.ensure(PACKAGES, "the lean Criterion")
     debs.say(f"building a lean Criterion {VERSION} from Debian's source into {where}")
-    where.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=where.parent))
     try:
         staged = work / "prefix"
@@ -226,4 +241,3 @@ def prefix(cache, target=None):
         cached.record_tree(where)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return where

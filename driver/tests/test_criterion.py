@@ -2,6 +2,7 @@
 link instead: the same cases, the same outcomes."""
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,16 @@ def test_a_source_tarball_whose_hash_is_not_the_indexs_is_refused_and_not_kept(t
     assert "cannot fetch" in str(refused.value) and not (tmp_path / "x.deb").exists()
     got = criterion.download(url, tmp_path / "y.deb", size, listed[3].split(":", 1)[1])
     assert got.stat().st_size == size
+
+
+def test_two_builds_of_the_lean_criterion_at_once_make_one_whole_prefix(tmp_path):
+    # the second waits for the first's lock, then finds the prefix whole
+    code = ("import sys; from pathlib import Path; from driver.acquire import criterion; "
+            "print(criterion.prefix(Path(sys.argv[1])))")
+    procs = [subprocess.Popen(["/usr/bin/python3", "-c", code, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    [where] = {o[0].strip() for o in outs}
+    assert (Path(where) / "lib" / "libcriterion_lean.a").is_file()
+    assert sum("building a lean Criterion" in o[1] for o in outs) == 1
