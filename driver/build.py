@@ -34,22 +34,30 @@ def bindir(build=BUILD):
     return Path(build) / "cases"
 
 
-def build(build=BUILD, quiet=True):
+def build(build=BUILD, quiet=True, static=True):
     """The host build, against the lean Criterion unless
-    IPCPROOF_CRITERION=debian; a failed build is the user's error, with the
-    compiler's output on stderr."""
+    IPCPROOF_CRITERION=debian, its programs static unless not static
+    (prove's, whose injector is preloaded); a failed build is the user's
+    error, with the compiler's output on stderr."""
     args = ["-DCMAKE_BUILD_TYPE=RelWithDebInfo"]
     if criterion.choice() == "lean":
-        args += criterion_args(criterion.prefix(CACHE))
+        args += criterion_args(criterion.prefix(CACHE), static)
     return cmake_build(Path(build), args, "the build", quiet) / "cases"
 
 
-def criterion_args(lean):
+def dynamic_build():
+    """prove's build directory: the same sources, dynamic programs (an
+    LD_PRELOAD reaches no static binary)."""
+    return CACHE / "build-dynamic"
+
+
+def criterion_args(lean, static=True):
     """CMake's arguments for the lean Criterion at lean.  Its pkg-config
     file's text is one: CMake keeps what it read of it, so another build of
     it is another configure."""
     pc = (Path(lean) / "lib" / "pkgconfig" / "criterion.pc").read_bytes()
-    return [f"-DIPCPROOF_CRITERION={lean}", f"-DIPCPROOF_CRITERION_SHA={hashlib.sha256(pc).hexdigest()[:16]}"]
+    return [f"-DIPCPROOF_CRITERION={lean}", f"-DIPCPROOF_CRITERION_SHA={hashlib.sha256(pc).hexdigest()[:16]}",
+            f"-DIPCPROOF_STATIC={'ON' if static else 'OFF'}"]
 
 
 def configured_for(build_dir, args):

@@ -220,7 +220,7 @@ def run(args):
     problems = catalog.problems(claims)
     if problems:
         raise UserError(f"the catalog is inconsistent: {problems[0]}")
-    bindir = build.build()
+    bindir = build.build(build.dynamic_build(), static=False)
     library = Path(bindir) / LIBRARY
     if not library.is_file():
         raise UserError(f"no fault injector at {library} (is the build complete?)")

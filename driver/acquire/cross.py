@@ -156,8 +156,11 @@ def build(cache, deb_arch, cpu, triplet, why, gnu=None):
     root = sysroot(cache, deb_arch, triplet, why)
     build_dir = Path(cache) / "cross" / f"build-{deb_arch}"
     toolchain = Path(cache) / "cross" / f"toolchain-{deb_arch}.cmake"
-    loader = LOADERS.get(deb_arch)
-    # DT_RPATH, not RUNPATH: it also finds what Criterion's own libraries need.
+    lean = criterion.choice() == "lean"
+    # Static programs (the lean Criterion) name no loader; dynamic ones name the
+    # sysroot's, and DT_RPATH, not RUNPATH: it also finds what Criterion's
+    # own libraries need.
+    loader = None if lean else LOADERS.get(deb_arch)
     ldflags = "" if not loader else (f" -Wl,--dynamic-linker={root}{loader} -Wl,--disable-new-dtags"
                                      f" -Wl,-rpath,{root}/lib/{triplet}:{root}/usr/lib/{triplet}")
     text = TOOLCHAIN.format(arch=deb_arch, cpu=cpu, triplet=triplet, gnu=gnu or triplet, sysroot=root,
@@ -168,7 +171,7 @@ def build(cache, deb_arch, cpu, triplet, why, gnu=None):
     # compiler is another configure.
     args = ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
             f"-DIPCPROOF_TOOLCHAIN_SHA={hashlib.sha256(text.encode()).hexdigest()[:16]}"]
-    if criterion.choice() == "lean":
+    if lean:
         args += criterion_args(criterion.prefix(cache, criterion.Target(deb_arch, triplet, gnu or triplet, root)))
     cmake_build(build_dir, args, f"the {deb_arch} cross build")
     return build_dir / "cases", root

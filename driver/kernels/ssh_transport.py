@@ -21,7 +21,7 @@ REMOTE_DIR = re.compile(r"/[A-Za-z0-9._/-]*/ipcproof-ssh\.[A-Za-z0-9]+\Z")
 ELF_MACHINES = {3: "i686", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "arm",
                 62: "x86_64", 183: "aarch64", 243: "riscv64", 258: "loongarch64"}
 # Debian packages that ship a shared library the binaries may miss.
-LIB_PACKAGES = {"libcriterion.so.3": "libcriterion3", "libnanomsg.so.5": "libnanomsg5"}   # Debian's Criterion, or the lean one's transport
+LIB_PACKAGES = {"libcriterion.so.3": "libcriterion3"}   # Debian's Criterion (the lean one's programs are static)
 
 
 def ssh_command(host, user, port, remote):

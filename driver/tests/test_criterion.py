@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT, ipcproof
 from driver import build
-from driver.acquire import criterion
+from driver.acquire import criterion, initramfs
 
 
 def needed(binary):
@@ -16,11 +16,22 @@ def needed(binary):
     return {line.split("[")[1].split("]")[0] for line in out.splitlines() if "(NEEDED)" in line}
 
 
-def test_a_lean_case_binary_loads_nanomsg_and_the_c_library_only(bindir):
-    assert (bindir / "criterion.txt").read_text().startswith("lean 2.4.1")
-    libs = needed(bindir / "pipe")
-    assert libs <= {"libnanomsg.so.5", "libm.so.6", "libc.so.6", "ld-linux-x86-64.so.2"}, libs
-    assert "libnanomsg.so.5" in libs   # Criterion is in it, its runner's transport is not
+def test_a_lean_case_binary_is_static_at_fixed_addresses(bindir):
+    assert (bindir / "criterion.txt").read_text().startswith("lean 2.4.1 (static programs")
+    for program in ("pipe", "peer-fifo", "kernel-info"):
+        head = subprocess.run(["readelf", "-lh", str(bindir / program)], capture_output=True, text=True,
+                              check=True).stdout
+        # not a PIE (the same addresses in every process, for TCG), no loader, no library
+        assert "EXEC (" in head and "INTERP" not in head, program
+        assert needed(bindir / program) == set(), program
+
+
+def test_proves_build_links_the_same_criterion_dynamically_for_its_preload():
+    cases = build.build(build.dynamic_build(), static=False)
+    assert (cases / "criterion.txt").read_text().startswith("lean 2.4.1 (static library, dynamic programs")
+    # Criterion and nanomsg are still inside: the C library is all it loads
+    assert needed(cases / "pipe") <= {"libm.so.6", "libc.so.6", "ld-linux-x86-64.so.2"} and "libc.so.6" in needed(cases / "pipe")
+    assert (cases / "libipcproof-inject.so").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +88,8 @@ def test_a_cross_built_case_binary_is_lean_too():
     from driver.kernels import qemu
     arch = qemu.I386
     cases, _ = cross.build(build.CACHE, arch.deb_arch, arch.cpu, arch.triplet, "the test", arch.gnu)
-    assert (cases / "criterion.txt").read_text().startswith("lean 2.4.1")
-    assert needed(cases / "pipe") <= {"libnanomsg.so.5", "libm.so.6", "libc.so.6", "ld-linux.so.2"}
+    assert (cases / "criterion.txt").read_text().startswith("lean 2.4.1 (static programs")
+    assert needed(cases / "pipe") == set() and initramfs.elf_needs(cases / "pipe") == (None, [])
 
 
 def test_a_source_tarball_whose_hash_is_not_the_indexs_is_refused_and_not_kept(tmp_path):
