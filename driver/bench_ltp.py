@@ -13,7 +13,8 @@ the project: nothing of LTP is part of ipcproof.  Each round times, in turn:
   (b) `./ipcproof run --no-build --out TMP --jobs N`: every case (its
       results counted from results.json);
   (c) an empty Criterion binary with as many tests as (b) has results,
-      linked against the Criterion the build used (its CMakeCache's
+      linked against the Criterion the build used, as its case binaries are
+      (static when they are; its CMakeCache's
       IPCPROOF_CRITERION prefix, or the system's), with the same --jobs.
 
 Rounds alternate a, b, c, a, b, c ...  It prints medians [min-max], the
@@ -119,7 +120,9 @@ def criterion_flags(build_dir):
     done = subprocess.run(["pkg-config", "--cflags", "--libs", "criterion"], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise UserError(f"pkg-config finds no Criterion for {build_dir}: {done.stderr.strip()[:200]}")
-    return done.stdout.split()
+    # linked as the case binaries are (static programs: CMakeLists' IPCPROOF_STATIC)
+    static = re.search(r"^IPCPROOF_STATIC:BOOL=ON$", cache, re.M)
+    return done.stdout.split() + (["-static", "-no-pie"] if static else [])
 
 
 def empty_criterion(n, tmp, flags):

@@ -17,7 +17,10 @@ binary of N CASEs (bench-harness-empty), then every area binary.  Per kernel:
                   them, concurrently with --jobs); it holds the part of the
                   harness that runs in the case's process (harness_in_case_ms,
                   an empty CASE's duration_s): bodies_s is the rest
-  areas_s         the area steps' wall; areas_rest_s is what exec, harness
+  areas_s         the area steps' wall, one after another here (so that
+                  each step's share can be told; `run` starts them together
+                  where the kernel's areas_together says so, which overlaps
+                  their waits); areas_rest_s is what exec, harness
                   and the bodies (divided by the jobs) leave of it
   plan_rest_s     run_s less every step's wall: the runner, kernel-info
   driver_s        the driver's wall for the kernel less boot_s and run_s:

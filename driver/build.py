@@ -28,6 +28,9 @@ CACHE = Path(os.environ.get("IPCPROOF_CACHE", ROOT / ".cache"))
 
 MARKER = ".ipcproof-configured"
 LOCK = ".ipcproof-lock"
+# Ninja, not make: a `run` checks the build every time, and make's no-op
+# takes 0.33 s here, a fifth of the host's whole run; ninja's, 0.02 s.
+GENERATOR, BUILD_FILE = "Ninja", "build.ninja"
 
 
 def bindir(build=BUILD):
@@ -66,7 +69,7 @@ def configured_for(build_dir, args):
     except (OSError, ValueError):
         return False
     return (made == {"source": str(ROOT), "args": list(args)} and (build_dir / "CMakeCache.txt").is_file()
-            and (build_dir / "Makefile").is_file())
+            and (build_dir / BUILD_FILE).is_file())
 
 
 def empty(build_dir):
@@ -108,7 +111,7 @@ def cmake_build(build_dir, args, label, quiet=True):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not configured_for(build_dir, args):
             empty(build_dir)
-            step(["cmake", "-S", str(ROOT), "-B", str(build_dir), *args], label, quiet)
+            step(["cmake", "-S", str(ROOT), "-B", str(build_dir), "-G", GENERATOR, *args], label, quiet)
             (build_dir / MARKER).write_text(json.dumps({"source": str(ROOT), "args": list(args)}) + "\n")
         step(["cmake", "--build", str(build_dir), "-j", str(os.cpu_count() or 1)], label, quiet)
     return build_dir

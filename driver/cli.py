@@ -100,7 +100,7 @@ def cmd_run(args):
 
     def steps(kernel, scale):
         jobs = min(ctx.jobs, kernel.params.get("cpus", ctx.jobs))
-        return runner.case_steps(binaries, jobs, scale, args.filter)
+        return runner.case_steps(binaries, jobs, scale, args.filter, together=kernel.areas_together)
     # started slowest first, reported in the order asked for
     outcomes = session.run(schedule.slowest_first(chosen, ctx.cache), steps, ctx)
     schedule.remember(outcomes, ctx.cache, not args.filter and not args.areas)

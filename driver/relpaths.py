@@ -18,6 +18,8 @@ LOGS = re.compile(r"(?:/[^\s/()'\"]+)*?/(logs/[^\s/()'\"]+)")
 
 
 def text(s):
+    if "/" not in s:   # most strings of a document (every rule needs one)
+        return s
     s = s.replace(str(catalog.ROOT) + "/", "")
     s = SOURCE.sub(r"\1", s)
     s = CASE_TMP.sub("$CASE_TMP", s)

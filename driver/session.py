@@ -99,7 +99,7 @@ def run_plan(kernel, steps_for, ctx):
         ch.put(runner.programs(bindir, steps), {"plan.sh": runner.script(steps, ch.bindir, ch.outdir)})
         facts = ch.run(["sh", f"{ch.bindir}/plan.sh"], runner.bound(steps))
         outdir = ch.get()
-        raw, runs, described = runner.read(outdir, kernel.name, kernel.kind)
+        raw, runs, described = runner.read(outdir, kernel.name, kernel.kind, [s.name for s in steps])
         for s in steps:
             fsutil.copy_log(Path(outdir) / f"{s.name}.log", Path(ctx.logdir) / f"{safe(kernel.name)}-{s.name}.log")
         if ctx.keep:

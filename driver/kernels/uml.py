@@ -179,4 +179,5 @@ class Channel(Workdir):
 
 
 def kernels():
-    return {"uml": Kernel("uml", "uml", ready, Channel, provision=provision, time_scale=TIME_SCALE)}
+    return {"uml": Kernel("uml", "uml", ready, Channel, provision=provision, time_scale=TIME_SCALE,
+                          areas_together=False)}

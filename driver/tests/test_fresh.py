@@ -48,7 +48,7 @@ def test_a_package_the_archive_does_not_have_is_named(monkeypatch):
 
 def configure_fails(tmp_path):
     """A toolchain whose compiler does not exist: CMake stops half-way and
-    leaves a CMakeCache.txt with no Makefile, as a cross compiler without
+    leaves a CMakeCache.txt with no build file, as a cross compiler without
     its C library did."""
     broken = tmp_path / "broken.cmake"
     broken.write_text("set(CMAKE_C_COMPILER /nonexistent/gcc)\n")
@@ -59,7 +59,7 @@ def test_a_build_dir_left_by_a_failed_configure_is_configured_again(tmp_path):
     where = tmp_path / "b"
     with pytest.raises(UserError):
         build.cmake_build(where, configure_fails(tmp_path), "the test build")
-    assert (where / "CMakeCache.txt").exists() and not (where / "Makefile").exists()
+    assert (where / "CMakeCache.txt").exists() and not (where / build.BUILD_FILE).exists()
     build.cmake_build(where, ["-DCMAKE_BUILD_TYPE=RelWithDebInfo"], "the test build")
     assert os.access(where / "cases" / "pipe", os.X_OK)
 
@@ -91,7 +91,7 @@ def test_a_broken_cross_build_dir_is_repaired_by_the_next_build(provision):
     provision("debian-6.1-arm64")
     arch = qemu.ARM64
     bindir, _ = cross.build(build.CACHE, arch.deb_arch, arch.cpu, arch.triplet, "the test")
-    (bindir.parent / "Makefile").unlink()
+    (bindir.parent / build.BUILD_FILE).unlink()
     bindir, _ = cross.build(build.CACHE, arch.deb_arch, arch.cpu, arch.triplet, "the test")
     head = subprocess.run(["readelf", "-h", str(bindir / "pipe")], capture_output=True, text=True).stdout
     assert "AArch64" in head
