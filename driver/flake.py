@@ -2,7 +2,7 @@
 core kept busy by other processes; any result other than pass/skip is
 reported with its case and message.
 
-    /usr/bin/python3 -m driver.flake [--runs 200] [--hogs N] [--jobs N]
+    /usr/bin/python3 -m driver.flake [--runs 200] [--hogs N] [--jobs N] [--one-after-another]
 
 Not a test (it takes minutes); its figures go in closing notes."""
 import argparse
@@ -23,6 +23,8 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--hogs", type=int, default=os.cpu_count() or 1, help="busy processes (default: one per core)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--one-after-another", action="store_true",
+                    help="the area binaries one after another (default: together, as run does on the host)")
     args = ap.parse_args(argv)
     bindir = build.build()
     binaries = [bindir / a for a in catalog.AREAS if (bindir / a).exists()]
@@ -32,7 +34,7 @@ def main(argv=None):
     try:
         for i in range(args.runs):
             start = time.monotonic()
-            outcome = session.on_host(binaries, args.jobs)
+            outcome = session.on_host(binaries, args.jobs, together=not args.one_after_another)
             got = {case: r for by_case in outcome.raw.values() for case, r in by_case.items()}
             counts += len(got)
             bad += [(i, case, "no result", "") for case in sorted(set(claimed) - set(got))]

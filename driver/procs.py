@@ -71,18 +71,19 @@ def _table():
     return table
 
 
-def sweep(session=None):
+def sweep(session=None, spare=frozenset()):
     """SIGKILLs what a run left and reaps it.  With a session: that
     session's processes and everything below them, and nothing else, since
     other targets run concurrently in sessions of their own; without: every
-    process below the driver."""
+    process below the driver but those in spare and below them (what the
+    caller had started before the run: a benchmark's busy processes)."""
     me = os.getpid()
     for _ in range(100):
         table = _table()
         roots = {p for p, st in table.items() if st["sid"] == session} if session else {me}
         victims, frontier = set(roots), set(roots)
         while frontier:
-            frontier = {p for p, st in table.items() if st["ppid"] in frontier} - victims
+            frontier = {p for p, st in table.items() if st["ppid"] in frontier} - victims - set(spare)
             victims |= frontier
         victims.discard(me)
         live = [p for p in victims if table[p]["state"] != "Z"]
@@ -91,9 +92,10 @@ def sweep(session=None):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        if session:
+        if session or spare:
             # only this run's zombies: a wait on any child would take the
-            # exit status of another target's process from under it
+            # exit status of another target's (or the caller's) process
+            # from under it
             for pid in victims:
                 try:
                     os.waitpid(pid, os.WNOHANG)
@@ -104,7 +106,7 @@ def sweep(session=None):
         if not live:
             break
         time.sleep(0.01)
-    if not session:
+    if not session and not spare:
         reap()
 
 

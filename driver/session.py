@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import tempfile
@@ -130,6 +130,7 @@ def safe(name):
 def run(kernels, steps_for, ctx, jobs=None):
     """[Outcome] in the kernels' order, up to `jobs` kernels at a time."""
     procs.become_subreaper()
+    callers = procs.descendants(os.getpid())   # not the run's: left alone
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(kernels), jobs or os.cpu_count() or 1)))
     futures = [pool.submit(execute, k, steps_for, ctx) for k in kernels]
     try:
@@ -143,7 +144,7 @@ def run(kernels, steps_for, ctx, jobs=None):
     pool.shutdown()
     # a case's descendant that left by setsid and a double fork came back
     # to the driver (the subreaper), in no kernel's session: swept here
-    procs.sweep()
+    procs.sweep(spare=callers)
     return [f.result() for f in futures]
 
 
@@ -160,12 +161,12 @@ def stop(pool, futures):
     procs.sweep()
 
 
-def on_host(binaries, jobs, env=None, filter_=None, keep=None):
+def on_host(binaries, jobs, env=None, filter_=None, keep=None, together=False):
     """The case binaries' Outcome on the running kernel (the tools and the
     project's tests), logs in a temp dir of its own; keep: where the output
-    dir goes, as keep/host."""
+    dir goes, as keep/host; together: the binaries at once, as `run` does."""
     with tempfile.TemporaryDirectory(prefix="ipcproof-logs-") as logs:
         ctx = Context(Path(binaries[0]).parent, Path(logs), build.CACHE, jobs, keep)
-        [outcome] = run([known()["host"]], lambda k, scale: [runner.case_step(b, jobs, scale, filter_, env=env)
-                                                             for b in binaries], ctx)
+        [outcome] = run([known()["host"]], lambda k, scale: [
+            replace(runner.case_step(b, jobs, scale, filter_, env=env), together=together) for b in binaries], ctx)
     return outcome

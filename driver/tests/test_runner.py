@@ -4,7 +4,7 @@ import os
 import shutil
 import subprocess
 
-from driver import kernels, runner
+from driver import kernels, runner, session
 
 
 def plan_dir(tmp_path, bindir, programs):
@@ -50,3 +50,17 @@ def test_uml_runs_its_areas_one_after_another_the_others_at_once():
     assert not known["uml"].areas_together
     assert known["host"].areas_together and known["gvisor"].areas_together
     assert all(k.areas_together for name, k in known.items() if name.startswith("debian-"))
+
+
+def test_a_run_ends_its_own_processes_and_leaves_the_callers_alone(bindir):
+    # a process the caller started before the run (flake's busy processes),
+    # waiting on a pipe the caller holds
+    theirs = subprocess.Popen(["sh", "-c", 'read line && test "$line" = go'], stdin=subprocess.PIPE,
+                              start_new_session=True)
+    try:
+        outcome = session.on_host([bindir / "fifo"], 2, filter_="fifo/mkfifo_command*")
+        assert [r["status"] for r in outcome.raw["fifo"].values()] == ["pass"]
+        assert theirs.poll() is None, "the run's sweep killed the caller's process"
+    finally:
+        theirs.communicate(b"go\n", timeout=30)
+    assert theirs.returncode == 0
