@@ -13,9 +13,9 @@ the project: nothing of LTP is part of ipcproof.  Each round times, in turn:
   (b) `./ipcproof run --no-build --out TMP --jobs N`: every case (its
       results counted from results.json);
   (c) an empty Criterion binary with as many tests as (b) has results,
-      linked against the Criterion the build used, as its case binaries are
-      (static when they are; its CMakeCache's
-      IPCPROOF_CRITERION prefix, or the system's), with the same --jobs.
+      linked against the Criterion the build used (its CMakeCache's
+      IPCPROOF_CRITERION prefix, or the system's) and the way its case
+      binaries are (static when they are), with the same --jobs.
 
 Rounds alternate a, b, c, a, b, c ...  It prints medians [min-max], the
 cost per result and per assertion, (b)/(c) and (b) per result / (a) per

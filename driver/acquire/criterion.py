@@ -32,7 +32,8 @@ from . import cached, debs
 from ..errors import UserError
 
 VERSION = "2.4.1"
-# What the build takes from the host (the front door installs them too).
+# What the build takes from the host (the front door installs them too);
+# nanomsg's headers come from libnanomsg-dev, the same 1.1.5 as its source.
 PACKAGES = ["meson", "ninja-build", "cmake", "pkg-config", "libboxfort-dev", "libnanomsg-dev"]
 SOURCES = {"criterion": f"criterion_{VERSION}.orig.tar.gz", "nanopb": "nanopb_*.orig.tar.gz",
            "nanomsg": "nanomsg_*.orig.tar.gz"}
