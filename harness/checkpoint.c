@@ -2,7 +2,12 @@
  * TST_CHECKPOINT_WAIT/WAKE): counters in one page shared by them all,
  * slept on with a futex.  Unlike a handshake pipe they are no descriptor
  * the case has to close, a leak check has to ignore or the fault injector
- * could take for a pipe under test. */
+ * could take for a pipe under test.
+ *
+ * A child that fails (hx_child_fail) abandons them: every wait of another
+ * process returns at once instead of sleeping out its bound for a wake
+ * that will not come, and the case reports the child's reason (gVisor's
+ * sysv case waited 6.7 s so). */
 #include "internal.h"
 
 #include <limits.h>
@@ -12,7 +17,14 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+/* HX_CHECKPOINTS counters, then the pid of the first child that failed.
+ * ABANDONED is set in every counter when one fails: a futex wait compares
+ * the whole word, so it cannot sleep through the abandonment. */
 static _Atomic unsigned *counters;
+#define ABANDONED 0x80000000u
+#define COUNT(v) ((v) & ~ABANDONED)
+
+static void abandon(void);
 
 /* Made when the case starts: before any fork (a child's own would be
  * private to it), and before the case maps anything, so it never lands in
@@ -29,11 +41,12 @@ void hx_checkpoints_share(void)
 #else
 	long nr = SYS_mmap;
 #endif
-	void *page = (void *)syscall(nr, NULL, sizeof(unsigned) * HX_CHECKPOINTS,
+	void *page = (void *)syscall(nr, NULL, sizeof(unsigned) * (HX_CHECKPOINTS + 1),
 				     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		hx_broken("checkpoint page: %s", strerror(errno));
 	counters = page;
+	hx_on_child_failure(abandon);
 }
 
 static _Atomic unsigned *counter(int id)
@@ -51,24 +64,44 @@ void hx_checkpoint_wake(int id)
 	syscall(SYS_futex, c, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+/* A failed child ends every other process's wait. */
+static void abandon(void)
+{
+	unsigned none = 0;
+	atomic_compare_exchange_strong(&counters[HX_CHECKPOINTS], &none, (unsigned)getpid());
+	for (int i = 0; i < HX_CHECKPOINTS; i++) {
+		atomic_fetch_or(&counters[i], ABANDONED);
+		syscall(SYS_futex, &counters[i], FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
+/* The child whose failure abandoned the checkpoints (not this process), or 0. */
+static pid_t failed_child(void)
+{
+	pid_t failed = counters ? (pid_t)atomic_load(&counters[HX_CHECKPOINTS]) : 0;
+	return failed == getpid() ? 0 : failed;
+}
+
 bool hx_checkpoint_try_wait(int id, double seconds)
 {
 	_Atomic unsigned *c = counter(id);
 	double until = hx_now() + seconds;
 	for (;;) {
 		unsigned v = atomic_load(c);
-		if (v > 0) {
+		if (COUNT(v) > 0) {
 			if (atomic_compare_exchange_weak(c, &v, v - 1))
 				return true;
 			continue;
 		}
+		if ((v & ABANDONED) && failed_child())
+			return false;
 		double left = until - hx_now();
 		if (left <= 0)
 			return false;
 		struct timespec ts = { (time_t)left, (long)((left - (time_t)left) * 1e9) };
-		/* Sleeps only while the counter is still 0: a wake between the
-		 * load and here makes it return at once. */
-		syscall(SYS_futex, c, FUTEX_WAIT, 0, &ts, NULL, 0);
+		/* Sleeps only while the word is still v: a wake or an abandonment
+		 * between the load and here makes it return at once. */
+		syscall(SYS_futex, c, FUTEX_WAIT, v, &ts, NULL, 0);
 	}
 }
 
@@ -77,8 +110,13 @@ void hx_checkpoint_wait(int id)
 	hx_step("waiting at checkpoint %d", id);
 	if (hx_checkpoint_try_wait(id, hx_bound_s()))
 		return;
+	pid_t failed = failed_child();
+	if (hx_in_child() && failed)
+		hx_child_fail(__FILE__, __LINE__, "checkpoint %d not woken: child %d failed first", id, (int)failed);
 	if (hx_in_child())
 		hx_child_fail(__FILE__, __LINE__, "checkpoint %d not woken within %.1fs", id,
 			      hx_bound_s());
+	if (failed)
+		cr_assert_fail("checkpoint %d not woken: child %d failed%s", id, (int)failed, hx_child_reason(failed));
 	cr_assert_fail("checkpoint %d not woken within %.1fs", id, hx_bound_s());
 }

@@ -136,6 +136,15 @@ const char *hx_evidence_str(const char *key)
 	return hx_evidence_lookup(key, buf, sizeof buf) ? buf : "";
 }
 
+/* Set by a layer above (the checkpoints: their waits end when a child
+ * fails), which this bottom layer must not call by name. */
+static void (*child_failing)(void);
+
+void hx_on_child_failure(void (*fn)(void))
+{
+	child_failing = fn;
+}
+
 _Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
 {
 	char msg[1024], key[64];
@@ -145,6 +154,8 @@ _Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	snprintf(key, sizeof key, "child.%d.failure", (int)getpid());
 	hx_evidence(key, "%s (%s:%d)", msg, file, line);
+	if (child_failing)
+		child_failing();
 	_exit(HX_CHILD_FAILED);
 }
 

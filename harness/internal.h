@@ -55,6 +55,8 @@ void hx_describe_task(const char *proc_dir, char *buf, size_t size);
 
 /* The shared page of the checkpoints (made once, when the case starts). */
 void hx_checkpoints_share(void);
+/* What hx_child_fail calls before the child exits (one function). */
+void hx_on_child_failure(void (*fn)(void));
 /* Where a private directory of that kind goes, or NULL with the reason
  * (a skip reason: "needs a tmpfs directory ..."). */
 const char *hx_fs_base(enum hx_fs kind, char *why, size_t size);

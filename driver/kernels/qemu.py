@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..acquire import cross, debs, images, initramfs
+from ..acquire import cross, debs, images, initramfs, pvh
 from . import Kernel, say
 from .qemu_boot import BEGIN, CPUS, END, INIT_MARK, boot_retrying, untar
 
@@ -40,6 +40,7 @@ class Arch:
     time_scale: int       # how much slower than the host the guest runs cases
     boot_limit_s: int
     gnu: str = ""         # the cross compiler's triplet, where not the multiarch one
+    pvh: bool = False     # a bzImage whose vmlinux QEMU can enter at its PVH entry (acquire.pvh)
 
     @property
     def native(self):
@@ -55,7 +56,7 @@ class Arch:
 # about 1.5 s sooner).  The results port is the PC's second UART (ttyS1).
 X86_64 = Arch("qemu-system-x86_64", "qemu-system-x86", ("-accel", "tcg", "-cpu", "max"), "ttyS0",
               "ttyS1", ("-serial", "file:{results}"), "x86_64-linux-gnu", "amd64", "x86_64",
-              TIME_SCALE, BOOT_LIMIT_S)
+              TIME_SCALE, BOOT_LIMIT_S, pvh=True)
 
 # virt has a single PL011 (the console, ttyAMA0).  The results port is a
 # 16550 on PCI (QEMU's pci-serial): Debian's arm64 kernel has the 8250 PCI
@@ -80,7 +81,7 @@ ARM64_A76 = dataclasses.replace(ARM64, machine_args=("-M", "virt", "-cpu", "cort
 # host's own kernel (host-i386), so its binaries name the sysroot's loader.
 I386 = Arch("qemu-system-i386", "qemu-system-x86", ("-accel", "tcg", "-cpu", "max"), "ttyS0",
             "ttyS1", ("-serial", "file:{results}"), "i386-linux-gnu", "i386", "i686",
-            TIME_SCALE, BOOT_LIMIT_S, gnu="i686-linux-gnu")
+            TIME_SCALE, BOOT_LIMIT_S, gnu="i686-linux-gnu", pvh=True)
 
 # Each target is the newest image of one series that the archive offers.
 SERIES = {
@@ -143,12 +144,13 @@ def guest_files(programs, arch, busybox, bash=None, root="/"):
 
 
 def tools(arch):
-    return [arch.qemu_package] + (["busybox-static"] if arch.native else [])
+    # zstd: 6.12's bzImages hold a zstd payload, decompressed for the PVH entry
+    return [arch.qemu_package] + (["busybox-static"] if arch.native else []) + (["zstd"] if arch.pvh else [])
 
 
 def present(arch):
     """Whether everything the target needs is installed already."""
-    if not shutil.which(arch.qemu):
+    if not shutil.which(arch.qemu) or (arch.pvh and not shutil.which("zstd")):
         return False
     if arch.native:
         return Path("/bin/busybox").is_file()
@@ -241,13 +243,14 @@ class Channel:
     def run(self, argv, limit):
         kernel = images.fetch_kernel(self.name, self.pattern, self.cache, self.console_log)
         initrd = self.initrd()
-        say(self.name, f"booting {kernel['package']} {kernel['version']}")
-        data, boot_s, run_s, retries = boot_retrying(self.name, self.arch, kernel["vmlinuz"], initrd,
+        vmlinux = pvh.vmlinux(kernel["vmlinuz"]) if self.arch.pvh else None
+        say(self.name, f"booting {kernel['package']} {kernel['version']}" + (" at its PVH entry" if vmlinux else ""))
+        data, boot_s, run_s, retries = boot_retrying(self.name, self.arch, vmlinux or kernel["vmlinuz"], initrd,
                                                      limit + 60, self.console_log)
         untar(data, self.work / "out")
         return {"package": kernel["package"], "package_version": kernel["version"],
                 "emulator": " ".join([self.arch.qemu, *self.arch.machine_args]), "boot_s": boot_s,
-                "run_s": run_s, "boot_log": str(self.console_log), "boot_retries": retries,
+                "boot_entry": "pvh" if vmlinux else "image", "run_s": run_s, "boot_log": str(self.console_log), "boot_retries": retries,
                 **guest_times(self.work / "out")}
 
     def get(self):

@@ -149,6 +149,14 @@ def test_a_checkpoint_never_woken_fails_and_says_which(fixtures):
     assert "checkpoint 3 not woken within 0.5s" in r["message"]
 
 
+def test_a_checkpoint_wait_ends_with_the_reason_of_a_child_that_failed_before_waking_it(fixtures):
+    r = result(fixtures, "checkpoint_wait_ends_when_the_waking_child_fails")
+    assert r["status"] == "fail"
+    # not "within 0.5s": the wait did not sleep out its bound
+    assert "checkpoint 4 not woken: child " in r["message"], r["message"]
+    assert "failed: the child's own reason (harness/tests/fixtures.c:" in r["message"]
+
+
 def test_an_unmet_need_is_a_skip_naming_it(fixtures):
     r = result(fixtures, "unmet_need_is_a_skip_that_says_which")
     assert r["status"] == "skip" and r["message"] == "needs the command ipcproof-no-such-command"

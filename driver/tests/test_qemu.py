@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, alive, ipcproof, pipe_area_run
 from driver import build, catalog, procs, results, runner
-from driver.acquire import criterion, images, initramfs
+from driver.acquire import cached, criterion, images, initramfs, pvh
 from driver.errors import Miss
 from driver.kernels import qemu, qemu_boot
 
@@ -45,6 +45,8 @@ def test_pipe_area_runs_on_the_newest_debian_612_kernel(pipe_run):
     assert kernel["package_version"] in kernel["version"]  # uname -v names the Debian version
     assert kernel["boot_s"] > 0 and kernel["run_s"] > 0
     assert (pipe_run["out"] / kernel["boot_log"]).read_text(errors="replace").count("Linux version 6.12") == 1
+    # entered at its PVH entry: the vmlinux decompressed from the package's bzImage
+    assert kernel["boot_entry"] == "pvh"
 
 
 def test_the_run_leaves_no_temp_files_and_keeps_the_guest_logs(pipe_run):
@@ -97,6 +99,8 @@ def test_pipe_area_runs_on_the_other_debian_kernels(name, release, machine, word
     assert kernel["package"] == images.newest_package(qemu.SERIES[name][1])
     if name.endswith("-rt"):
         assert "PREEMPT_RT" in kernel["version"]
+    # the PC kernels (xz, zstd payloads) enter at PVH; arm64's Image boots as it is
+    assert kernel["boot_entry"] == ("image" if machine == "aarch64" else "pvh")
     assert unmatched(doc) == []
     assert code == 0, stderr
 
@@ -121,14 +125,31 @@ def test_pipe_area_on_16_kib_pages_measures_16_pages_of_16_kib(bindir, provision
 def test_a_second_run_reuses_the_cached_kernel_and_initramfs(pipe_run, tmp_path):
     store = CACHE / "qemu" / "kernels" / pipe_run["doc"]["kernels"][0]["package"]
     before = (store / "vmlinuz").stat()
-    images = sorted(p.name for p in (CACHE / "qemu" / "initramfs").glob("*.cpio.gz"))
+    images = sorted(p.name for p in (CACHE / "qemu" / "initramfs").glob("*.cpio"))
     code, _, stderr = ipcproof("run", "--kernels", KERNEL, "--areas", "pipe", "--no-build",
                                "--filter", "pipe/default_capacity*", "--out", tmp_path)
     assert code == 0, stderr
     assert "fetching" not in stderr
     after = (store / "vmlinuz").stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert sorted(p.name for p in (CACHE / "qemu" / "initramfs").glob("*.cpio.gz")) == images
+    assert sorted(p.name for p in (CACHE / "qemu" / "initramfs").glob("*.cpio")) == images
+
+
+def test_the_pvh_vmlinux_is_the_bzimages_own_payload_and_a_broken_image_boots_as_it_is(pipe_run, tmp_path):
+    kernel = images.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
+    image = kernel["vmlinuz"].read_bytes()
+    kind, data, size = pvh.payload(image)
+    assert kind == "zstd"                       # Debian's 6.12 (6.1's is xz)
+    elf = pvh.vmlinux(kernel["vmlinuz"])
+    assert elf == kernel["vmlinuz"].with_name(pvh.NAME) and cached.intact(elf)
+    body = elf.read_bytes()
+    assert len(body) == size and body[:4] == b"\x7fELF" and pvh.has_pvh_entry(body)
+    # a copy cut short, or a vmlinux without the note: no PVH, the bzImage boots
+    cut = tmp_path / "cut" / "vmlinuz"
+    cut.parent.mkdir()
+    cut.write_bytes(image[:len(image) // 2])
+    assert pvh.vmlinux(cut) is None and not (cut.parent / pvh.NAME).exists()
+    assert not pvh.has_pvh_entry(body.replace(b"Xen\0", b"Xyz\0"))
 
 
 def test_a_kernel_that_panics_is_a_miss_with_its_boot_log(pipe_run, tmp_path):

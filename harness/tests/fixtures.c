@@ -192,6 +192,17 @@ CASE(fixture, checkpoint_never_woken_fails_saying_which, "fixture.harness")
 	hx_checkpoint_wait(3);
 }
 
+/* The child fails before its wake: the wait ends then, with its reason. */
+CASE(fixture, checkpoint_wait_ends_when_the_waking_child_fails, "fixture.harness")
+{
+	pid_t child;
+	IN_CHILD(child) {
+		CHILD_EXPECT(getpid() == 0, "the child's own reason");
+		hx_checkpoint_wake(4);
+	}
+	hx_checkpoint_wait(4);
+}
+
 /* ---- needs, fixtures, variants ----------------------------------------- */
 
 CASE(fixture, unmet_need_is_a_skip_that_says_which, "fixture.harness",
