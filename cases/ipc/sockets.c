@@ -153,6 +153,11 @@ CASE(ipc, datagram_sender_blocks_on_a_full_receiver_until_a_receive_makes_room, 
 		i++;
 	int full_errno = errno;
 	uint32_t queued = i;
+	/* Before the expectations, so that a sender that never blocks or never
+	 * wakes is reported with how full the queue was. */
+	hx_evidence("filled_with", "%u", queued);
+	hx_evidence("max_dgram_qlen", "%ld", max_dgram_qlen());
+	hx_evidence("full_errno", "%s", hx_errno_name(full_errno));
 	pid_t sender;
 	IN_CHILD(sender) {
 		ssize_t n = send(tx, &queued, sizeof queued, 0);
@@ -169,9 +174,6 @@ CASE(ipc, datagram_sender_blocks_on_a_full_receiver_until_a_receive_makes_room, 
 		out_of_place += got != next++;
 	close(rx);
 	close(tx);
-	hx_evidence("filled_with", "%u", queued);
-	hx_evidence("max_dgram_qlen", "%ld", max_dgram_qlen());
-	hx_evidence("full_errno", "%s", hx_errno_name(full_errno));
 	hx_evidence("received", "%u", next);
 	hx_evidence("out_of_place", "%u", out_of_place);
 	cr_assert_eq(full_errno, EAGAIN);
