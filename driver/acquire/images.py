@@ -10,9 +10,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
 
-from ..errors import Miss
+from .. import fsutil
+from ..errors import Miss, UserError
 from . import cached, debs
 
 
@@ -31,14 +33,63 @@ def apt_names(pattern):
     return [line.split(" ", 1)[0] for line in done.stdout.splitlines() if line.strip()]
 
 
-def newest_package(pattern):
+KERNEL_NAMES = "kernel-names.json"
+PREFIX = "^linux-image-"
+NAMES_LOCK = threading.Lock()
+
+
+def lists_state():
+    """What apt's package lists are now (each file's name, size, mtime):
+    apt-get update changes it, and with it the answer of apt-cache."""
+    where = subprocess.run(["apt-config", "shell", "D", "Dir::State::lists/d"], capture_output=True,
+                           text=True).stdout
+    m = re.fullmatch(r"D='([^']*)'\s*", where)
+    try:
+        lists = Path(m.group(1) if m else "/var/lib/apt/lists")
+        return sorted([p.name, st.st_size, st.st_mtime_ns] for p in lists.iterdir()
+                      if p.is_file() and p.name != "lock" for st in [p.stat()])
+    except OSError:
+        return None
+
+
+def kernel_names(cache):
+    """Every linux-image-* package apt's lists hold: apt-cache, once per
+    state of the lists, the answer kept in the cache.  On a machine whose
+    apt keeps no binary cache of its own (Debian's container images set
+    Dir::Cache::pkgcache to ""), each apt-cache rebuilds it: 1.5 s, which
+    every QEMU kernel of every run spent before its boot."""
+    store = Path(cache) / "qemu" / KERNEL_NAMES
+    with NAMES_LOCK:
+        state = lists_state()
+        try:
+            kept = json.loads(store.read_text())
+            if state is not None and kept["lists"] == state and isinstance(kept["names"], list):
+                return [n for n in kept["names"] if isinstance(n, str)]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        names = apt_names(PREFIX)
+        if state is not None and names:
+            try:
+                store.parent.mkdir(parents=True, exist_ok=True)
+                fsutil.write_atomic(store, json.dumps({"lists": state, "names": names}) + "\n")
+            except (UserError, OSError):    # a cache that cannot be written costs only the time
+                pass
+        return names
+
+
+def newest_package(pattern, cache=None):
     """The newest package of a series in the archive's lists; an empty list
-    (a machine that never ran apt-get update) is updated once."""
-    names = apt_names(pattern)
-    if not names and os.geteuid() == 0:
+    (a machine that never ran apt-get update) is updated once.  With a
+    cache, the names come from kernel_names."""
+    def names():
+        if cache is not None and pattern.startswith(PREFIX):
+            return [n for n in kernel_names(cache) if re.search(pattern, n)]
+        return apt_names(pattern)
+    found = names()
+    if not found and os.geteuid() == 0:
         debs.update(f"the kernel images matching {pattern}", again=True)
-        names = apt_names(pattern)
-    return max(names, key=natural) if names else None
+        found = names()
+    return max(found, key=natural) if found else None
 
 
 def kernel_store(cache):
@@ -69,7 +120,7 @@ def fetch_kernel(name, pattern, cache, log):
     """{package, version, vmlinuz, config}: from the cache, else downloaded
     with apt (verified against the archive's signed lists) and the boot
     files taken out of the .deb.  Miss when neither works."""
-    package = newest_package(pattern) or newest_cached(cache, pattern)
+    package = newest_package(pattern, cache) or newest_cached(cache, pattern)
     if package is None:
         raise Miss(f"no kernel package matching {pattern} in apt's lists, nor in the cache", log)
     got = cached_kernel(cache, package)

@@ -152,6 +152,22 @@ def test_the_pvh_vmlinux_is_the_bzimages_own_payload_and_a_broken_image_boots_as
     assert not pvh.has_pvh_entry(body.replace(b"Xen\0", b"Xyz\0"))
 
 
+def test_the_kernel_names_are_asked_of_apt_once_per_state_of_its_lists(tmp_path, monkeypatch):
+    real = images.apt_names(images.PREFIX)
+    asked = []
+    monkeypatch.setattr(images, "apt_names", lambda pattern: asked.append(pattern) or real)
+    pattern = qemu.SERIES[KERNEL][1]
+    first = images.newest_package(pattern, tmp_path)
+    assert first == images.newest_package(pattern, tmp_path) == max(
+        (n for n in real if re.search(pattern, n)), key=images.natural)
+    assert asked == [images.PREFIX]          # one question, for every series
+    kept = json.loads((tmp_path / "qemu" / images.KERNEL_NAMES).read_text())
+    assert kept["lists"] == images.lists_state() and first in kept["names"]
+    # apt-get update changes the lists: asked again
+    monkeypatch.setattr(images, "lists_state", lambda: [["Packages", 1, 2]])
+    assert images.newest_package(pattern, tmp_path) == first and len(asked) == 2
+
+
 def test_a_kernel_that_panics_is_a_miss_with_its_boot_log(pipe_run, tmp_path):
     """An initramfs with no /init: the kernel panics ("No working init")."""
     kernel = images.cached_kernel(CACHE, pipe_run["doc"]["kernels"][0]["package"])
