@@ -4,10 +4,10 @@
  * the case has to close, a leak check has to ignore or the fault injector
  * could take for a pipe under test.
  *
- * A child that fails (hx_child_fail) abandons them: every wait of another
- * process returns at once instead of sleeping out its bound for a wake
- * that will not come, and the case reports the child's reason (gVisor's
- * sysv case waited 6.7 s so). */
+ * A child that fails (CHILD_EXPECT, or SAFE in it) abandons them: every
+ * wait of another process returns at once instead of sleeping out its
+ * bound for a wake that will not come, and the case reports the child's
+ * reason (gVisor's sysv case waited 6.7 s so). */
 #include "internal.h"
 
 #include <limits.h>

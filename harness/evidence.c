@@ -91,14 +91,26 @@ bool hx_in_child(void)
 	return getpid() != ev.case_pid;
 }
 
+/* Set by a layer above (the checkpoints: their waits end when a child
+ * fails), which this bottom layer must not call by name. */
+static void (*child_failing)(void);
+
+void hx_on_child_failure(void (*fn)(void))
+{
+	child_failing = fn;
+}
+
 _Noreturn void hx_broken(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	hx_evidence_v("harness.error", fmt, ap);
 	va_end(ap);
-	if (hx_in_child())
+	if (hx_in_child()) {
+		if (child_failing)
+			child_failing();
 		_exit(HX_CHILD_FAILED);
+	}
 	cr_assert_fail("harness error (see harness.error)");
 	abort();
 }
@@ -134,15 +146,6 @@ const char *hx_evidence_str(const char *key)
 {
 	static char buf[1024];
 	return hx_evidence_lookup(key, buf, sizeof buf) ? buf : "";
-}
-
-/* Set by a layer above (the checkpoints: their waits end when a child
- * fails), which this bottom layer must not call by name. */
-static void (*child_failing)(void);
-
-void hx_on_child_failure(void (*fn)(void))
-{
-	child_failing = fn;
 }
 
 _Noreturn void hx_child_fail(const char *file, int line, const char *fmt, ...)

@@ -272,7 +272,7 @@ bool hx_has_ended(pid_t pid);
 void hx_checkpoint_wake(int id);
 /* Waits for a wake of checkpoint id, up to hx_bound_s(); none by then
  * fails the case (in a child: the child, with the reason).  A child that
- * fails with CHILD_EXPECT ends every other process's wait at once: the
+ * fails (CHILD_EXPECT, SAFE) ends every other process's wait at once: the
  * case then fails with that child's reason. */
 void hx_checkpoint_wait(int id);
 /* The same, bounded by seconds; false when no wake came (at once, once a

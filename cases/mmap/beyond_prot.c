@@ -166,11 +166,14 @@ CASE(mmap, munmap_splitting_a_mapping_at_max_map_count_fails_with_enomem, "mmap.
 		/* Mappings two per call: making every other page of one PROT_NONE
 		 * region readable splits it, where a page of mmap makes one (the
 		 * limit takes a TCG guest or gVisor seconds to reach). */
-		long pages = 2 * max + 2;
-		char *region = mmap(NULL, (size_t)pages * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				    -1, 0);
-		CHILD_EXPECT(big != MAP_FAILED && region != MAP_FAILED &&
-			     mprotect(big, 3 * pg, PROT_READ | PROT_WRITE) == 0, "set-up: %s", hx_errno_name(errno));
+		size_t want = 2 * (size_t)max + 2;
+		char *region = want <= SIZE_MAX / (size_t)pg ?
+			mmap(NULL, want * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) : MAP_FAILED;
+		/* No room for it (a 32-bit address space, a raised limit): then a
+		 * page of mmap a mapping, all the way. */
+		long pages = region == MAP_FAILED ? 0 : (long)want;
+		CHILD_EXPECT(big != MAP_FAILED && mprotect(big, 3 * pg, PROT_READ | PROT_WRITE) == 0, "set-up: %s",
+			     hx_errno_name(errno));
 		long split_pages = 0;
 		while (2 * split_pages + 1 < pages - 1 &&
 		       mprotect(region + (2 * split_pages + 1) * pg, pg, PROT_READ) == 0)

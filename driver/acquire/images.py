@@ -39,14 +39,17 @@ NAMES_LOCK = threading.Lock()
 
 
 def lists_state():
-    """What apt's package lists are now (each file's name, size, mtime):
-    apt-get update changes it, and with it the answer of apt-cache."""
-    where = subprocess.run(["apt-config", "shell", "D", "Dir::State::lists/d"], capture_output=True,
-                           text=True).stdout
-    m = re.fullmatch(r"D='([^']*)'\s*", where)
+    """What apt answers from (each file's path, size, mtime): its package
+    lists, which apt-get update changes, and its sources, an edit of which
+    changes which lists count."""
+    where = subprocess.run(["apt-config", "shell", "L", "Dir::State::lists/d", "S", "Dir::Etc::sourcelist/f",
+                            "P", "Dir::Etc::sourceparts/d"], capture_output=True, text=True).stdout
+    dirs = dict(re.findall(r"^([LSP])='([^']*)'$", where, re.M))
     try:
-        lists = Path(m.group(1) if m else "/var/lib/apt/lists")
-        return sorted([p.name, st.st_size, st.st_mtime_ns] for p in lists.iterdir()
+        files = [*Path(dirs.get("L", "/var/lib/apt/lists")).iterdir(), Path(dirs.get("S", "/etc/apt/sources.list"))]
+        parts = Path(dirs.get("P", "/etc/apt/sources.list.d"))
+        files += list(parts.iterdir()) if parts.is_dir() else []
+        return sorted([str(p), st.st_size, st.st_mtime_ns] for p in files
                       if p.is_file() and p.name != "lock" for st in [p.stat()])
     except OSError:
         return None

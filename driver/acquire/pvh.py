@@ -40,24 +40,37 @@ def payload(image):
     return None
 
 
-def decompress(kind, data):
-    """The bytes, or None when this machine cannot decompress them."""
+MAX_VMLINUX = 1 << 30     # a length beyond any kernel's: a hostile or broken image
+
+
+def decompress(kind, data, size):
+    """The bytes (at most size + 1 of them: more is a wrong image, not a
+    reason to fill the memory), or None when they cannot be had here."""
     try:
         if kind == "gzip":
-            return zlib.decompressobj(wbits=31).decompress(data)
+            return zlib.decompressobj(wbits=31).decompress(data, size + 1)
         if kind == "xz":
-            return lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data)
-    except (zlib.error, lzma.LZMAError):
+            return lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data, max_length=size + 1)
+        if not shutil.which("zstd"):
+            return None
+        with tempfile.TemporaryFile() as src:
+            src.write(data[:-4])
+            src.seek(0)
+            proc = subprocess.Popen(["zstd", "-dcq"], stdin=src, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            try:
+                out = proc.stdout.read(size + 1)
+            finally:
+                proc.kill()
+                proc.wait()
+                proc.stdout.close()
+            return out if proc.returncode in (0, -9) and len(out) == size else None
+    except (zlib.error, lzma.LZMAError, OSError, ValueError):
         return None
-    if not shutil.which("zstd"):
-        return None
-    done = subprocess.run(["zstd", "-dcq"], input=data[:-4], capture_output=True)
-    return done.stdout if done.returncode == 0 else None
 
 
 def has_pvh_entry(elf):
     """Whether the ELF's notes hold Xen's PHYS32_ENTRY (ELF32 or ELF64)."""
-    if elf[:4] != b"\x7fELF" or elf[5] != 1:
+    if len(elf) < 0x40 or elf[:4] != b"\x7fELF" or elf[5] != 1:
         return False
     wide = elf[4] == 2
     try:
@@ -99,15 +112,22 @@ def vmlinux(vmlinuz):
     if found is None:
         return None
     kind, data, size = found
-    elf = decompress(kind, data)
+    elf = decompress(kind, data, size) if size <= MAX_VMLINUX else None
     if elf is None or len(elf) != size or not has_pvh_entry(elf):
         return None
-    fd, tmp = tempfile.mkstemp(prefix=".vmlinux-", dir=vmlinuz.parent)
+    # A cache that cannot take it (read-only, full) costs only the time.
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".vmlinux-", dir=vmlinuz.parent)
+    except OSError:
+        return None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(elf)
         os.replace(tmp, target)
         cached.record(target)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        return None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
