@@ -20,6 +20,23 @@ from driver.errors import UserError
 KERNEL = "debian-6.12"
 
 
+@pytest.mark.parametrize("gone", ["meson", "libcriterion-dev:amd64"])
+def test_the_front_door_not_as_root_names_each_missing_package_and_exits_2(gone, tmp_path):
+    """dpkg-query that does not list one installed package, id that says
+    uid 1000: the one apt-get line, exit 2, nothing run or written."""
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "dpkg-query").write_text(f'#!/bin/sh\n/usr/bin/dpkg-query "$@" | grep -v "^{gone.split(":")[0]}:"\n')
+    (fake / "id").write_text("#!/bin/sh\necho 1000\n")
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    done = subprocess.run([str(ROOT / "ipcproof"), "run", "--out", str(tmp_path / "out")], capture_output=True,
+                          text=True, env=dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}"), timeout=60)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"ipcproof: missing Debian packages; as root run: apt-get install -y {gone}\n"
+    assert not (tmp_path / "out").exists()
+
+
 def fake_apt_get(tmp_path, script):
     """A PATH whose apt-get runs script (sh) and hands every other call to
     the real one."""
