@@ -3,6 +3,8 @@ are recorded when it is made, and a file that no longer matches (truncated by
 a full disk, a killed copy, a hand edit) is not reused but made again."""
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 
 
@@ -23,6 +25,23 @@ def record(path):
     """Notes what path is now (call once it is complete)."""
     path = Path(path)
     sidecar(path).write_text(json.dumps({"size": path.stat().st_size, "sha256": digest(path)}) + "\n")
+
+
+def store(path, data):
+    """Writes data beside path, renames it over path and records it: a
+    reader sees the old file or the whole new one.  OSError when it
+    cannot (the temp file does not stay behind)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        record(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def intact(path):

@@ -8,7 +8,6 @@ import io
 import os
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 
 from ..errors import UserError
@@ -99,15 +98,7 @@ def initramfs(cache, files):
     if cached.intact(target):
         os.utime(target)
         return target
-    fd, tmp = tempfile.mkstemp(prefix=".initramfs-", dir=store)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(cpio_newc(files))
-        os.replace(tmp, target)
-        cached.record(target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    cached.store(target, cpio_newc(files))
     prune(store, keep=target)
     return target
 

@@ -7,7 +7,6 @@ the bzImage gives, an ELF, the PVH entry note.  The kernel is the same one,
 entered where QEMU's PVH loader enters it; a kernel without that note, or a
 payload this cannot decompress, boots as the bzImage, as before."""
 import lzma
-import os
 import shutil
 import struct
 import subprocess
@@ -115,20 +114,7 @@ def vmlinux(vmlinuz):
     elf = decompress(kind, data, size) if size <= MAX_VMLINUX else None
     if elf is None or len(elf) != size or not has_pvh_entry(elf):
         return None
-    # A cache that cannot take it (read-only, full) costs only the time.
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".vmlinux-", dir=vmlinuz.parent)
-    except OSError:
+        return cached.store(target, elf)
+    except OSError:     # a cache that cannot take it (read-only, full) costs only the time
         return None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(elf)
-        os.replace(tmp, target)
-        cached.record(target)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        return None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
