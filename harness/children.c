@@ -449,6 +449,29 @@ static long task_syscall(const char *proc_dir)
 	return strtol(buf, NULL, 10);
 }
 
+/* Voluntary plus involuntary context switches from /proc/<pid>/status, or
+ * -1 where the kernel keeps no such count (gVisor). */
+static long task_switches(const char *proc_dir)
+{
+	char path[128], buf[2048];
+	snprintf(path, sizeof path, "%s/status", proc_dir);
+	if (read_small(path, buf, sizeof buf) <= 0)
+		return -1;
+	long sum = 0;
+	int found = 0;
+	for (const char *key = "voluntary_ctxt_switches:"; key; key = found == 1 ? "nonvoluntary_ctxt_switches:" : NULL) {
+		const char *at = strstr(buf, key);
+		/* "voluntary" is also the tail of "nonvoluntary": a line's start only */
+		while (at && at != buf && at[-1] != '\n')
+			at = strstr(at + 1, key);
+		if (!at)
+			return -1;
+		sum += strtol(at + strlen(key), NULL, 10);
+		found++;
+	}
+	return sum;
+}
+
 static void task_wchan(const char *proc_dir, char *buf, size_t size)
 {
 	char path[128];
@@ -533,7 +556,12 @@ struct hx_blocked hx_wait_blocked(pid_t pid, const char *call)
 	char dir[64];
 	snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
 	double start = hx_now(), until = start + hx_bound_s();
-	long us = 20;
+	/* Without /proc/PID/syscall, a task asleep this long without a context
+	 * switch is taken for blocked: long past a wake-up's latency on the
+	 * kernel (the bound is scaled to its speed), and a task that sleeps
+	 * again and again (a retry loop, a timer) shows its switches. */
+	double settle = hx_bound_s() / 40, asleep_since = start;
+	long us = 20, switches = -2, wakes = 0;
 	int in_call = 0;
 	hx_step("waiting for child %d to block in %s", (int)pid, call);
 	for (;;) {
@@ -551,20 +579,37 @@ struct hx_blocked hx_wait_blocked(pid_t pid, const char *call)
 		 * one asleep there. */
 		bool asleep = state == 'S' || state == 'D';
 		bool here = nr >= 0 ? syscall_matches(call, nr) : nr == -2;
+		long now_switches = nr == -2 ? task_switches(dir) : -1;
+		/* asleep there, but it switched since the last look: it woke */
+		bool switched = asleep && here && switches != -2 && now_switches != switches;
+		wakes += switched;
+		if (!(asleep && here) || switched) {
+			asleep_since = hx_now();
+			in_call = 0;
+		}
+		switches = now_switches;
 		in_call = asleep && here ? in_call + 1 : 0;
 		snprintf(b.seen, sizeof b.seen, "state %c, syscall %s", state,
 			 nr >= 0 ? hx_syscall_name(nr) : nr == -1 ? "none" : "unknown");
+		if (wakes)
+			snprintf(b.seen + strlen(b.seen), sizeof b.seen - strlen(b.seen),
+				 "; seen asleep and switching %ld times", wakes);
 		if (in_call >= 2 && strcmp(b.method, "proc-syscall") == 0) {
 			b.blocked = true;
 			snprintf(b.syscall, sizeof b.syscall, "%s", hx_syscall_name(nr));
 			task_wchan(dir, b.wchan, sizeof b.wchan);
 			return b;
 		}
-		/* Without /proc/PID/syscall: asleep and not ending for a while
-		 * (a tenth of the bound) is all that can be said. */
-		if (strcmp(b.method, "proc-syscall") != 0 &&
-		    hx_now() - start > hx_bound_s() / 10 &&
-		    (in_call >= 2 || strcmp(b.method, "no-progress") == 0)) {
+		if (strcmp(b.method, "proc-stat") == 0 && in_call >= 2 && hx_now() - asleep_since >= settle) {
+			b.blocked = true;
+			snprintf(b.syscall, sizeof b.syscall, "%s?", call);
+			snprintf(b.settled, sizeof b.settled, "asleep %.3fs, %s", hx_now() - asleep_since,
+				 switches >= 0 ? "no context switch" : "no context switch count");
+			return b;
+		}
+		/* Not even a state to read: not ending for a while (a tenth of
+		 * the bound) is all that can be said. */
+		if (strcmp(b.method, "no-progress") == 0 && hx_now() - start > hx_bound_s() / 10) {
 			b.blocked = true;
 			snprintf(b.syscall, sizeof b.syscall, "%s?", call);
 			return b;

@@ -286,6 +286,7 @@ struct hx_blocked {
 	char syscall[32];	/* what it sleeps in, as far as the method tells */
 	char wchan[64];
 	const char *method;	/* proc-syscall, proc-stat, no-progress */
+	char settled[64];	/* proc-stat: how long it was seen asleep, unswitched */
 	char seen[160];		/* what was last observed, for the message */
 };
 /* Waits until pid is asleep inside the named system call ("read", "write",
@@ -346,6 +347,7 @@ const char *hx_evidence_str(const char *key);
 	hx_evidence("blocked_in", "%s", b_.blocked ? b_.syscall : "-"); \
 	hx_evidence("detect", "%s", b_.method); \
 	if (b_.wchan[0]) hx_evidence("wchan", "%s", b_.wchan); \
+	if (b_.settled[0]) hx_evidence("settled", "%s", b_.settled); \
 	cr_assert(b_.blocked, "child %d was not seen blocked in %s (%s)%s", \
 		  (int)(pid), call, b_.seen, hx_child_reason(pid)); \
 } while (0)

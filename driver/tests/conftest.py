@@ -85,6 +85,12 @@ def fixtures_inside(kernel, tmp_path, bindir):
     assert got["fixture/stubborn_descendants_are_swept"]["status"] == "pass"
     blocked = got["fixture/child_blocked_in_read_is_detected"]
     assert blocked["status"] == "pass" and blocked["evidence"]["detect"] == "proc-stat"
+    assert blocked["evidence"]["settled"].startswith("asleep ")
+    # where the kernel counts a task's context switches, one that sleeps
+    # again and again is seen waking
+    if blocked["evidence"]["settled"].endswith("no context switch"):
+        sleeper = got["fixture/child_that_sleeps_again_and_again_is_not_taken_for_blocked"]
+        assert sleeper["status"] == "fail" and "asleep and switching" in sleeper["message"], sleeper["message"]
     assert got["fixture/case_that_crashes_is_an_error"]["signal"] == "SIGSEGV"
     assert doc["kernels"][0]["complete"]
     return got

@@ -56,6 +56,12 @@ def test_a_busy_child_is_not_taken_for_blocked(fixtures):
     assert "state R" in r["message"]
 
 
+def test_a_child_that_sleeps_again_and_again_is_not_taken_for_blocked(fixtures):
+    r = result(fixtures, "child_that_sleeps_again_and_again_is_not_taken_for_blocked")
+    assert r["status"] == "fail"
+    assert "was not seen blocked in read" in r["message"]
+
+
 def test_a_childs_reason_reaches_the_message(fixtures):
     r = result(fixtures, "child_reason_reaches_the_message")
     assert r["status"] == "fail"

@@ -56,6 +56,8 @@ def test_uml_reports_the_pipe_capacity_and_blocking_without_proc_pid_syscall(pip
     # UML has no /proc/PID/syscall: the harness falls back to the task state
     ev = by_case["pipe/write_to_full_pipe_blocks_until_a_read_makes_room@pipe"]["evidence"]
     assert ev["detect"] == "proc-stat" and ev["blocked_in"] == "write?"
+    # ... and its context switch counts, which UML keeps
+    assert ev["settled"].startswith("asleep ") and ev["settled"].endswith(", no context switch")
 
 
 def test_the_run_leaves_no_temp_files_and_no_uml_process(pipe_run):

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 CASE(fixture, child_exit_code_is_seen, "fixture.harness")
 {
@@ -55,6 +56,14 @@ CASE(fixture, busy_child_is_not_taken_for_blocked, "fixture.harness")
 	pid_t spinner;
 	IN_CHILD(spinner) for (;;) {}
 	EXPECT_BLOCKED_IN(spinner, "read");
+}
+
+/* Asleep nearly all the time, but never for long: not blocked. */
+CASE(fixture, child_that_sleeps_again_and_again_is_not_taken_for_blocked, "fixture.harness")
+{
+	pid_t sleeper;
+	IN_CHILD(sleeper) for (;;) nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	EXPECT_BLOCKED_IN(sleeper, "read");
 }
 
 CASE(fixture, child_reason_reaches_the_message, "fixture.harness")
