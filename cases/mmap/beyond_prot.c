@@ -148,15 +148,26 @@ CASE(mmap, mmap_checks_offset_then_fd_then_length_then_flags_then_open_mode, "mm
 	close(wr);
 }
 
+/* A limit past this many mappings is no limit the case can reach: the
+ * kernel's memory for them (a few hundred bytes each) runs out first.
+ * Distributions that raise the limit raise it to 1048576; gVisor says
+ * 2147483647. */
+enum { MAX_MAPPINGS = 1 << 20 };
+
 /* In a child: the whole address space of mappings is its own to fill. */
 CASE(mmap, munmap_splitting_a_mapping_at_max_map_count_fails_with_enomem, "mmap.munmap.enomem-at-max-map-count")
 {
+	long max = 0;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (!f || fscanf(f, "%ld", &max) != 1)
+		hx_broken("cannot read vm.max_map_count");
+	fclose(f);
+	hx_evidence("max_map_count", "%ld", max);
+	if (max > MAX_MAPPINGS)
+		cr_skip_test("vm.max_map_count is %ld: no limit within %d mappings", max, MAX_MAPPINGS);
 	pid_t child;
 	IN_CHILD(child) {
-		long pg = hx_page_size(), max = 0, n = 0;
-		FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
-		CHILD_EXPECT(f && fscanf(f, "%ld", &max) == 1, "cannot read vm.max_map_count");
-		fclose(f);
+		long pg = hx_page_size(), n = 0;
 		/* Three pages that are one mapping of their own: fenced by
 		 * PROT_NONE pages, no neighbour (another mapping, the heap) can
 		 * merge with them, so trimming the first page is a trim, not a
@@ -200,7 +211,6 @@ CASE(mmap, munmap_splitting_a_mapping_at_max_map_count_fails_with_enomem, "mmap.
 		 * region are whole mappings, their unmapping splits nothing. */
 		for (long i = 0; i < 16 && i < split_pages; i++)
 			munmap(region + (2 * i + 1) * pg, pg);
-		hx_evidence("max_map_count", "%ld", max);
 		hx_evidence("mmap_at_limit", "%s", full ? hx_errno_name(full) : "no failure");
 		hx_evidence("munmap_middle", "%s", split ? hx_errno_name(split_err) : "ok");
 		hx_evidence("mprotect_middle", "%s", prot ? hx_errno_name(prot_err) : "ok");
