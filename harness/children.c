@@ -603,7 +603,8 @@ struct hx_blocked hx_wait_blocked(pid_t pid, const char *call)
 		if (strcmp(b.method, "proc-stat") == 0 && in_call >= 2 && hx_now() - asleep_since >= settle) {
 			b.blocked = true;
 			snprintf(b.syscall, sizeof b.syscall, "%s?", call);
-			snprintf(b.settled, sizeof b.settled, "asleep %.3fs, %s", hx_now() - asleep_since,
+			/* the rule applied, not the time it took (which varies) */
+			snprintf(b.settled, sizeof b.settled, "asleep %.3fs, %s", settle,
 				 switches >= 0 ? "no context switch" : "no context switch count");
 			return b;
 		}
