@@ -286,7 +286,7 @@ struct hx_blocked {
 	char syscall[32];	/* what it sleeps in, as far as the method tells */
 	char wchan[64];
 	const char *method;	/* proc-syscall, proc-stat, no-progress */
-	char settled[64];	/* proc-stat: how long it had to be seen asleep, unswitched */
+	char settled[64];	/* proc-stat: how long it had to be seen asleep (and not switching, where counted) */
 	char seen[160];		/* what was last observed, for the message */
 };
 /* Waits until pid is asleep inside the named system call ("read", "write",

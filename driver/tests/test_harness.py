@@ -62,6 +62,35 @@ def test_a_child_that_sleeps_again_and_again_is_not_taken_for_blocked(fixtures):
     assert "was not seen blocked in read" in r["message"]
 
 
+@pytest.fixture(scope="module")
+def by_state(bindir, tmp_path_factory):
+    """The blocked-child fixtures as on a kernel without /proc/PID/syscall
+    (UML, gVisor): {case: result}."""
+    work = tmp_path_factory.mktemp("by-state")
+    outcome = session.on_host([bindir / "harness-fixtures"], 2, filter_="fixture/*block*",
+                              env={"IPCPROOF_CASE_LIMIT": "1.5", "IPCPROOF_BLOCKED_BY_STATE": "1"}, keep=work)
+    return {case: r for by_case in outcome.raw.values() for case, r in by_case.items()}
+
+
+@pytest.mark.parametrize("call", ["read", "write"])
+def test_without_proc_pid_syscall_a_blocked_child_is_seen_asleep_without_switching(by_state, call):
+    r = by_state[f"fixture/child_blocked_in_{call}_is_detected"]
+    assert r["status"] == "pass", r["message"]
+    assert r["evidence"]["detect"] == "proc-stat" and r["evidence"]["blocked_in"] == f"{call}?"
+    assert r["evidence"]["settled"] == "asleep 0.013s, no context switch"
+
+
+def test_without_proc_pid_syscall_a_child_that_sleeps_again_and_again_is_seen_waking(by_state):
+    r = by_state["fixture/child_that_sleeps_again_and_again_is_not_taken_for_blocked"]
+    assert r["status"] == "fail"
+    assert "was not seen blocked in read" in r["message"] and "asleep and switching" in r["message"]
+
+
+def test_without_proc_pid_syscall_a_busy_child_is_not_taken_for_blocked(by_state):
+    r = by_state["fixture/busy_child_is_not_taken_for_blocked"]
+    assert r["status"] == "fail" and "state R" in r["message"]
+
+
 def test_a_childs_reason_reaches_the_message(fixtures):
     r = result(fixtures, "child_reason_reaches_the_message")
     assert r["status"] == "fail"
