@@ -449,6 +449,16 @@ static long task_syscall(const char *proc_dir)
 	return strtol(buf, NULL, 10);
 }
 
+/* The number after "key" at a line's start in buf, or -1 without one
+ * ("voluntary_..." is also the tail of "nonvoluntary_..."). */
+static long line_number(const char *buf, const char *key)
+{
+	const char *at = strstr(buf, key);
+	while (at && at != buf && at[-1] != '\n')
+		at = strstr(at + 1, key);
+	return at ? strtol(at + strlen(key), NULL, 10) : -1;
+}
+
 /* Voluntary plus involuntary context switches from /proc/<pid>/status, or
  * -1 where the kernel keeps no such count (gVisor). */
 static long task_switches(const char *proc_dir)
@@ -458,19 +468,9 @@ static long task_switches(const char *proc_dir)
 	snprintf(path, sizeof path, "%s/status", proc_dir);
 	if (read_small(path, buf, sizeof buf) <= 0)
 		return -1;
-	long sum = 0;
-	int found = 0;
-	for (const char *key = "voluntary_ctxt_switches:"; key; key = found == 1 ? "nonvoluntary_ctxt_switches:" : NULL) {
-		const char *at = strstr(buf, key);
-		/* "voluntary" is also the tail of "nonvoluntary": a line's start only */
-		while (at && at != buf && at[-1] != '\n')
-			at = strstr(at + 1, key);
-		if (!at)
-			return -1;
-		sum += strtol(at + strlen(key), NULL, 10);
-		found++;
-	}
-	return sum;
+	long v = line_number(buf, "voluntary_ctxt_switches:");
+	long n = line_number(buf, "nonvoluntary_ctxt_switches:");
+	return v < 0 || n < 0 ? -1 : v + n;
 }
 
 static void task_wchan(const char *proc_dir, char *buf, size_t size)
