@@ -69,6 +69,11 @@ def guarded(prog, command):
         procs.sweep()
         print(f"{prog}: interrupted; nothing left running", file=sys.stderr)
         return 128 + stop.signum
+    except BrokenPipeError:
+        # A reader that stopped early (`claims | head`) is no failure to
+        # trace back; the exit status is a SIGPIPE's, as for any filter.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # the exit's flush
+        return 128 + signal.SIGPIPE
 
 
 def execute(kernel, steps_for, ctx):

@@ -30,11 +30,65 @@ def test_the_front_door_not_as_root_names_each_missing_package_and_exits_2(gone,
     (fake / "id").write_text("#!/bin/sh\necho 1000\n")
     for tool in fake.iterdir():
         tool.chmod(0o755)
+    # a cache of its own: a bare machine's, without the front door's stamp
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", IPCPROOF_CACHE=str(tmp_path / "cache"))
     done = subprocess.run([str(ROOT / "ipcproof"), "run", "--out", str(tmp_path / "out")], capture_output=True,
-                          text=True, env=dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}"), timeout=60)
+                          text=True, env=env, timeout=60)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"ipcproof: missing Debian packages; as root run: apt-get install -y {gone}\n"
     assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "cache" / "front-door-run.ok").exists()
+
+
+def counting_dpkg_query(tmp_path):
+    """A PATH whose dpkg-query notes each call in tmp_path/calls."""
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "dpkg-query").write_text(f'#!/bin/sh\necho >> {tmp_path / "calls"}\nexec /usr/bin/dpkg-query "$@"\n')
+    (fake / "dpkg-query").chmod(0o755)
+    return f"{fake}:{os.environ['PATH']}"
+
+
+def front_door(tmp_path, path):
+    """`claims` through the front door, with a cache of its own and dpkg's
+    status file a copy (DPKG_ADMINDIR), whose time the test sets."""
+    admin = tmp_path / "dpkg"
+    if not admin.exists():
+        admin.mkdir()
+        shutil.copy2("/var/lib/dpkg/status", admin / "status")
+    return subprocess.run([str(ROOT / "ipcproof"), "claims", "--area", "fifo"], capture_output=True, text=True,
+                          env=dict(os.environ, PATH=path, IPCPROOF_CACHE=str(tmp_path / "cache"),
+                                   DPKG_ADMINDIR=str(admin)), timeout=60)
+
+
+def calls(tmp_path):
+    return len((tmp_path / "calls").read_text().splitlines()) if (tmp_path / "calls").exists() else 0
+
+
+def test_the_front_door_checks_the_packages_again_only_after_dpkg_changed_something(tmp_path):
+    path = counting_dpkg_query(tmp_path)
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 1
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 1
+    # an install or a removal since: dpkg's status file newer than the
+    # stamp, itself still newer than the front door
+    script = (ROOT / "ipcproof").stat().st_mtime
+    os.utime(tmp_path / "cache" / "front-door-python.ok", (script + 1, script + 1))
+    os.utime(tmp_path / "dpkg" / "status", (script + 2, script + 2))
+    done = front_door(tmp_path, path)
+    assert (done.returncode, calls(tmp_path)) == (0, 2)
+    assert "fifo." in done.stdout
+
+
+def test_a_stamp_planted_as_a_symlink_is_replaced_not_followed(tmp_path):
+    (tmp_path / "cache").mkdir()
+    target = tmp_path / "elsewhere"
+    target.write_text("kept\n")
+    (tmp_path / "cache" / "front-door-python.ok").symlink_to(target)
+    os.utime(target, None)
+    path = counting_dpkg_query(tmp_path)
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 1
+    assert target.read_text() == "kept\n"
+    assert not (tmp_path / "cache" / "front-door-python.ok").is_symlink()
 
 
 def fake_apt_get(tmp_path, script):
