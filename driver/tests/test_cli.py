@@ -1,10 +1,12 @@
 """Bad input: one clear line on stderr, a non-zero exit, no half-written report."""
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
-from conftest import ipcproof
+from conftest import ROOT, ipcproof
 from driver import results
 from driver.reports import html as report_html, junit as report_junit, md as report_md
 
@@ -82,6 +84,18 @@ def hostile_doc():
     doc["results"][0].update(message=HOSTILE, evidence={"k<b>": HOSTILE})
     doc["claims"][0].update(why=HOSTILE, note=HOSTILE)
     return doc
+
+
+def test_a_reader_that_stops_early_ends_the_listing_without_a_traceback():
+    """`claims | head`: stdout a pipe whose reader has gone."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([str(ROOT / "ipcproof"), "claims"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
 
 
 def test_hostile_strings_do_not_become_html():
