@@ -62,21 +62,25 @@ def covers_version(d, kernel):
     return True
 
 
+def of_kernel(divs, kernel):
+    """The declarations covering this kernel (its id or its runner, as a
+    glob, and its version), in their order."""
+    return [d for d in divs if (fnmatch.fnmatchcase(kernel["id"], d["kernel"])
+                                or fnmatch.fnmatchcase(kernel.get("runner", ""), d["kernel"]))
+            and covers_version(d, kernel)]
+
+
 def matching(divs, kernel, case):
-    """The declaration covering this kernel (its id or its runner, as a
-    glob) and case (a glob), or None."""
-    for d in divs:
-        if (fnmatch.fnmatchcase(kernel["id"], d["kernel"]) or fnmatch.fnmatchcase(kernel.get("runner", ""), d["kernel"])) \
-                and fnmatch.fnmatchcase(case, d["case"]) and covers_version(d, kernel):
-            return d
-    return None
+    """The first declaration covering this kernel and case (a glob), or None."""
+    return next((d for d in of_kernel(divs, kernel) if fnmatch.fnmatchcase(case, d["case"])), None)
 
 
 def apply(divs, kernel, entries):
     """Marks the entries of one kernel: fail/error/timeout under a
     declaration become xfail, pass becomes xpass; the reason goes along."""
+    divs = of_kernel(divs, kernel)   # once, not for each of its results
     for e in entries:
-        d = matching(divs, kernel, e["case"])
+        d = next((d for d in divs if fnmatch.fnmatchcase(e["case"], d["case"])), None)
         if d is None:
             continue
         if e["status"] in ("fail", "error", "timeout"):
