@@ -40,6 +40,10 @@ def load(path=FILE):
             raise UserError(f"{path}: divergence #{i + 1} has an unknown key {unknown[0]!r}")
         if not isinstance(d.get("intermittent", False), bool):
             raise UserError(f"{path}: divergence #{i + 1}: intermittent is true or false")
+        # globs and versions: a number or a table there would fail at matching
+        wrong = [k for k in ("kernel", "case", "reason", "version", "fixed_in") if k in d and not isinstance(d[k], str)]
+        if wrong:
+            raise UserError(f"{path}: divergence #{i + 1}: {wrong[0]} is a string")
     return items
 
 

@@ -5,6 +5,7 @@ could not do is a miss of that kernel alone.  One signal path for SIGINT,
 SIGTERM and SIGHUP: stop the scheduler (no kernel and no process starts any
 more), sweep what runs, wait for every worker, and end with 128 + the signal."""
 import os
+import select
 import shutil
 import signal
 import sys
@@ -70,10 +71,23 @@ def guarded(prog, command):
         print(f"{prog}: interrupted; nothing left running", file=sys.stderr)
         return 128 + stop.signum
     except BrokenPipeError:
+        if not stdout_gone():
+            raise
         # A reader that stopped early (`claims | head`) is no failure to
         # trace back; the exit status is a SIGPIPE's, as for any filter.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # the exit's flush
         return 128 + signal.SIGPIPE
+
+
+def stdout_gone():
+    """stdout is a pipe whose reader has closed it (poll's POLLERR), not
+    some other pipe of the driver's."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def execute(kernel, steps_for, ctx):

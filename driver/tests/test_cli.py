@@ -86,16 +86,28 @@ def hostile_doc():
     return doc
 
 
-def test_a_reader_that_stops_early_ends_the_listing_without_a_traceback():
+def test_a_reader_that_stops_early_ends_the_listing_without_a_traceback(tmp_path):
     """`claims | head`: stdout a pipe whose reader has gone."""
     read, write = os.pipe()
     os.close(read)
     try:
         done = subprocess.run([str(ROOT / "ipcproof"), "claims"], stdout=write, stderr=subprocess.PIPE,
-                              text=True, timeout=60)
+                              text=True, timeout=60, env=dict(os.environ, IPCPROOF_CACHE=str(tmp_path)))
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_only_stdout_s_broken_pipe_is_taken_for_a_reader_that_stopped(monkeypatch):
+    """Another pipe's EPIPE (a helper's stdin) is an error of the driver's,
+    not the user's `| head`."""
+    from driver import session
+    read, write = os.pipe()
+    with os.fdopen(write, "w") as out:
+        monkeypatch.setattr("sys.stdout", out)
+        assert not session.stdout_gone()
+        os.close(read)
+        assert session.stdout_gone()
 
 
 def test_hostile_strings_do_not_become_html():

@@ -51,6 +51,9 @@ def test_every_declaration_of_the_project_names_its_version_and_loads(tmp_path):
     bad.write_text('[[divergence]]\nkernel = "uml"\ncase = "x"\nreason = "r"\nintermittent = "yes"\n')
     with pytest.raises(UserError, match="intermittent"):
         divergences.load(bad)
+    bad.write_text('[[divergence]]\nkernel = "uml"\ncase = "x"\nreason = "r"\nfixed_in = 6.1\n')
+    with pytest.raises(UserError, match="fixed_in is a string"):
+        divergences.load(bad)
 
 
 def test_every_declaration_names_a_case_of_the_catalog():

@@ -40,22 +40,27 @@ def test_the_front_door_not_as_root_names_each_missing_package_and_exits_2(gone,
     assert not (tmp_path / "cache" / "front-door-run.ok").exists()
 
 
-def counting_dpkg_query(tmp_path):
-    """A PATH whose dpkg-query notes each call in tmp_path/calls."""
+def counting_dpkg_query(tmp_path, then=""):
+    """A PATH whose dpkg-query notes each call in tmp_path/calls, answers,
+    then runs `then` (sh)."""
     fake = tmp_path / "fakebin"
     fake.mkdir()
-    (fake / "dpkg-query").write_text(f'#!/bin/sh\necho >> {tmp_path / "calls"}\nexec /usr/bin/dpkg-query "$@"\n')
+    (fake / "dpkg-query").write_text(f'#!/bin/sh\necho >> {tmp_path / "calls"}\n/usr/bin/dpkg-query "$@"\n'
+                                     f'rc=$?\n{then}\nexit $rc\n')
     (fake / "dpkg-query").chmod(0o755)
     return f"{fake}:{os.environ['PATH']}"
 
 
 def front_door(tmp_path, path):
     """`claims` through the front door, with a cache of its own and dpkg's
-    status file a copy (DPKG_ADMINDIR), whose time the test sets."""
+    status file and journal copies (DPKG_ADMINDIR), whose times the test
+    sets."""
     admin = tmp_path / "dpkg"
     if not admin.exists():
-        admin.mkdir()
+        (admin / "updates").mkdir(parents=True)
         shutil.copy2("/var/lib/dpkg/status", admin / "status")
+        os.utime(admin / "updates", (1, 1))
+    (tmp_path / "cache").mkdir(exist_ok=True)
     return subprocess.run([str(ROOT / "ipcproof"), "claims", "--area", "fifo"], capture_output=True, text=True,
                           env=dict(os.environ, PATH=path, IPCPROOF_CACHE=str(tmp_path / "cache"),
                                    DPKG_ADMINDIR=str(admin)), timeout=60)
@@ -65,30 +70,62 @@ def calls(tmp_path):
     return len((tmp_path / "calls").read_text().splitlines()) if (tmp_path / "calls").exists() else 0
 
 
+def stamp(tmp_path):
+    return tmp_path / "cache" / "front-door-python.ok"
+
+
 def test_the_front_door_checks_the_packages_again_only_after_dpkg_changed_something(tmp_path):
     path = counting_dpkg_query(tmp_path)
     assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 1
     assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 1
+    assert stamp(tmp_path).read_text() == f"{ROOT}\n"
     # an install or a removal since: dpkg's status file newer than the
     # stamp, itself still newer than the front door
     script = (ROOT / "ipcproof").stat().st_mtime
-    os.utime(tmp_path / "cache" / "front-door-python.ok", (script + 1, script + 1))
+    os.utime(stamp(tmp_path), (script + 1, script + 1))
     os.utime(tmp_path / "dpkg" / "status", (script + 2, script + 2))
     done = front_door(tmp_path, path)
     assert (done.returncode, calls(tmp_path)) == (0, 2)
     assert "fifo." in done.stdout
+    # a dpkg cut short: its change is in the journal only
+    os.utime(stamp(tmp_path), (script + 3, script + 3))
+    (tmp_path / "dpkg" / "updates" / "0000").write_text("")
+    os.utime(tmp_path / "dpkg" / "updates", (script + 4, script + 4))
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 3
 
 
-def test_a_stamp_planted_as_a_symlink_is_replaced_not_followed(tmp_path):
-    (tmp_path / "cache").mkdir()
+def test_a_change_while_the_front_door_checks_is_seen_by_the_next_command(tmp_path):
+    """The stamp's time is taken before dpkg-query answers."""
+    path = counting_dpkg_query(tmp_path, then=f"touch {tmp_path / 'dpkg' / 'status'}")
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 1
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 2
+
+
+def test_a_stamp_of_another_checkout_or_not_a_plain_file_is_not_trusted(tmp_path):
+    path = counting_dpkg_query(tmp_path)
+    front_door(tmp_path, path)
+    stamp(tmp_path).write_text("/another/checkout\n")   # a cache shared between checkouts
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 2
+    assert stamp(tmp_path).read_text() == f"{ROOT}\n"
+    stamp(tmp_path).unlink()
+    stamp(tmp_path).mkdir()
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 3
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 4
+
+
+@pytest.mark.parametrize("kind", ["file", "dir"])
+def test_a_stamp_planted_as_a_symlink_is_replaced_not_followed(tmp_path, kind):
     target = tmp_path / "elsewhere"
-    target.write_text("kept\n")
-    (tmp_path / "cache" / "front-door-python.ok").symlink_to(target)
-    os.utime(target, None)
+    if kind == "file":
+        target.write_text("kept\n")
+    else:
+        target.mkdir()
+    (tmp_path / "cache").mkdir()
+    stamp(tmp_path).symlink_to(target)
     path = counting_dpkg_query(tmp_path)
     assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 1
-    assert target.read_text() == "kept\n"
-    assert not (tmp_path / "cache" / "front-door-python.ok").is_symlink()
+    assert (target.read_text() == "kept\n") if kind == "file" else not any(target.iterdir())
+    assert stamp(tmp_path).is_file() and not stamp(tmp_path).is_symlink()
 
 
 def fake_apt_get(tmp_path, script):
