@@ -74,9 +74,14 @@ def of_kernel(divs, kernel):
             and covers_version(d, kernel)]
 
 
+def first_for(divs, case):
+    """The first of divs whose case glob takes case, or None."""
+    return next((d for d in divs if fnmatch.fnmatchcase(case, d["case"])), None)
+
+
 def matching(divs, kernel, case):
-    """The first declaration covering this kernel and case (a glob), or None."""
-    return next((d for d in of_kernel(divs, kernel) if fnmatch.fnmatchcase(case, d["case"])), None)
+    """The first declaration covering this kernel and case, or None."""
+    return first_for(of_kernel(divs, kernel), case)
 
 
 def apply(divs, kernel, entries):
@@ -84,7 +89,7 @@ def apply(divs, kernel, entries):
     declaration become xfail, pass becomes xpass; the reason goes along."""
     divs = of_kernel(divs, kernel)   # once, not for each of its results
     for e in entries:
-        d = next((d for d in divs if fnmatch.fnmatchcase(e["case"], d["case"])), None)
+        d = first_for(divs, e["case"])
         if d is None:
             continue
         if e["status"] in ("fail", "error", "timeout"):

@@ -107,10 +107,13 @@ def test_a_stamp_of_another_checkout_or_not_a_plain_file_is_not_trusted(tmp_path
     stamp(tmp_path).write_text("/another/checkout\n")   # a cache shared between checkouts
     assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 2
     assert stamp(tmp_path).read_text() == f"{ROOT}\n"
+    stamp(tmp_path).write_text("")   # cut short: names nothing
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 3
+    assert stamp(tmp_path).read_text() == f"{ROOT}\n"
     stamp(tmp_path).unlink()
     stamp(tmp_path).mkdir()
-    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 3
     assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 4
+    assert front_door(tmp_path, path).returncode == 0 and calls(tmp_path) == 5
 
 
 @pytest.mark.parametrize("kind", ["file", "dir"])
