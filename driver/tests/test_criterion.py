@@ -28,9 +28,67 @@ def test_a_lean_case_binary_is_static_at_fixed_addresses(bindir):
 def test_proves_build_links_the_same_criterion_dynamically_for_its_preload():
     cases = build.build(build.dynamic_build(), static=False)
     assert (cases / "criterion.txt").read_text().startswith("lean 2.4.1 (static library, dynamic programs")
-    # Criterion and nanomsg are still inside: the C library is all it loads
+    # Criterion is still inside: the C library is all it loads
     assert needed(cases / "pipe") <= {"libm.so.6", "libc.so.6", "ld-linux-x86-64.so.2"} and "libc.so.6" in needed(cases / "pipe")
     assert (cases / "libipcproof-inject.so").is_file()
+
+
+def test_the_lean_criterion_calls_no_nanomsg(bindir):
+    assert (bindir / "criterion.txt").read_text().rstrip().endswith("nanomsg)")
+    symbols = subprocess.run(["nm", str(bindir / "pipe")], capture_output=True, text=True, check=True).stdout
+    assert " cri_proto_recv" in symbols and not [s for s in symbols.split() if s.startswith("nn_")]
+
+
+def test_a_criterion_source_the_transports_edits_do_not_fit_is_refused_by_name(tmp_path):
+    from driver.acquire import transport
+    (tmp_path / "src" / "protocol").mkdir(parents=True)
+    (tmp_path / "src" / "protocol" / "connect.h").write_text("void cri_proto_close(int sock);\n")
+    # a messages.c that receives in a way Criterion 2.4.1's does not
+    (tmp_path / "src" / "protocol" / "messages.c").write_text("#include NN_H\nnn_recv(sock, &buf, 0, 0)\n")
+    with pytest.raises(criterion.UserError) as refused:
+        transport.put(tmp_path, "2.4.1")
+    assert str(refused.value) == ("the lean Criterion: src/protocol/messages.c is not Criterion 2.4.1's "
+                                  "('nn_recv(sock, &buf, NN_MSG, 0)' 0 times)")
+
+
+@pytest.fixture(scope="module")
+def transport(bindir, tmp_path_factory):
+    """harness/tests/criterion-transport's tests, two at a time: {name:
+    its JSON record}, and what the runner printed."""
+    if criterion.choice() != "lean":
+        pytest.skip("the transport is the lean Criterion's; Debian's speaks nanomsg")
+    out = tmp_path_factory.mktemp("transport") / "out.json"
+    try:
+        done = subprocess.run([str(bindir / "criterion-transport"), "-j2", f"--json={out}"], capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the transport's tests hung: a peer held up the runner")
+    tests = {t["name"]: t for s in json.loads(out.read_text())["test_suites"] for t in s["tests"]}
+    return tests, done.stderr
+
+
+def test_a_stalled_or_lawless_peer_holds_up_no_test(transport):
+    tests, _ = transport
+    assert tests["a_stranger_stalled_mid_frame_holds_up_no_test"]["status"] == "PASSED"
+    assert tests["a_peer_of_the_wrong_protocol_is_hung_up_on"]["status"] == "PASSED", \
+        tests["a_peer_of_the_wrong_protocol_is_hung_up_on"].get("messages")
+
+
+def test_a_message_of_many_pages_and_two_threads_reports_arrive_whole(transport):
+    tests, stderr = transport
+    text = "".join(chr(ord("a") + i % 26) for i in range(200000))
+    assert f"[WARN] transport: long {text} end" in stderr.splitlines()
+    lines = {l.split("] ", 1)[-1] for l in stderr.splitlines() if "transport: thread" in l}
+    assert lines == {f"transport: thread {t} line {i}" for t in range(2) for i in range(100)}
+    assert tests["reports_from_two_threads_at_once_all_arrive"]["status"] == "PASSED"
+
+
+def test_a_crash_and_a_timeout_reach_the_report_through_the_runners_own_peer(transport):
+    tests, _ = transport
+    assert tests["a_crash_is_reported_with_its_signal"]["status"] == "PASSED"   # .signal = SIGSEGV met
+    assert tests["a_hang_is_reported_as_a_timeout"]["status"] == "ERRORED"
+    assert tests["a_hang_is_reported_as_a_timeout"]["messages"] == ["The test timed out."]
+    assert len(tests) == 6
 
 
 @pytest.fixture(scope="module")
