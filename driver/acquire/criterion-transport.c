@@ -91,7 +91,8 @@ static int send_frame(int fd, uint32_t id, const void *buf, size_t len, int out)
     return rc;
 }
 
-static int unix_address(const char *url, struct sockaddr_un *addr)
+/* A Unix stream socket for an "ipc://PATH" url, PATH in *addr. */
+static int unix_socket(const char *url, struct sockaddr_un *addr)
 {
     *addr = (struct sockaddr_un) { .sun_family = AF_UNIX };
     if (strncmp(url, "ipc://", 6) || strlen(url + 6) >= sizeof (addr->sun_path)) {
@@ -99,7 +100,16 @@ static int unix_address(const char *url, struct sockaddr_un *addr)
         return -1;
     }
     strcpy(addr->sun_path, url + 6);
-    return 0;
+    return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+static int close_failed(int fd)
+{
+    int err = errno;
+
+    close(fd);
+    errno = err;
+    return -1;
 }
 
 /* The client: at most one per process is in use at a time (Criterion's
@@ -114,22 +124,16 @@ static struct {
 int cri_proto_connect(const char *url)
 {
     struct sockaddr_un addr;
+    int fd = unix_socket(url, &addr);
 
-    if (unix_address(url, &addr) < 0)
-        return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     int rc;
     do {
         rc = connect(fd, (struct sockaddr *) &addr, sizeof (addr));
     } while (rc < 0 && errno == EINTR);
-    if (rc < 0 || io_all(fd, (void *) sp_header[0], 8, 1) < 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return -1;
-    }
+    if (rc < 0 || io_all(fd, (void *) sp_header[0], 8, 1) < 0)
+        return close_failed(fd);
     client.fd = fd;
     client.greeted = 0;
     client.id = (uint32_t) getpid() * 2654435761u;
@@ -157,15 +161,15 @@ static struct {
 int cri_proto_bind(const char *url)
 {
     struct sockaddr_un addr;
+    int fd = unix_socket(url, &addr);
 
-    if (unix_address(url, &addr) < 0)
-        return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     /* A socket file nobody listens on is a dead runner's: it goes, as
        nanomsg's bind does it; a live one is left alone (EADDRINUSE). */
-    if (bind(fd, (struct sockaddr *) &addr, sizeof (addr)) < 0 && errno == EADDRINUSE) {
+    if (bind(fd, (struct sockaddr *) &addr, sizeof (addr)) < 0) {
+        if (errno != EADDRINUSE)
+            return close_failed(fd);
         int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (probe >= 0 && connect(probe, (struct sockaddr *) &addr, sizeof (addr)) < 0
                 && errno == ECONNREFUSED)
@@ -173,19 +177,13 @@ int cri_proto_bind(const char *url)
         if (probe >= 0)
             close(probe);
         if (bind(fd, (struct sockaddr *) &addr, sizeof (addr)) < 0)
-            goto error;
+            return close_failed(fd);
     }
     if (listen(fd, SOMAXCONN) < 0)
-        goto error;
+        return close_failed(fd);
     server.fd = fd;
     strcpy(server.path, addr.sun_path);
     return fd;
-
-error: {}
-    int err = errno;
-    close(fd);
-    errno = err;
-    return -1;
 }
 
 static void drop_peer(size_t i)
