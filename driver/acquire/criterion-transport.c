@@ -156,6 +156,7 @@ static struct {
     size_t npeers, cap, next;
     int current;            /* the peer whose request waits for its reply */
     uint32_t current_id;
+    int accept_paused;      /* out of fds or memory: accept again later */
 } server = { .fd = -1, .current = -1 };
 
 int cri_proto_bind(const char *url)
@@ -193,12 +194,21 @@ static void drop_peer(size_t i)
     if (server.current == server.peers[i].fd)
         server.current = -1;
     server.peers[i] = server.peers[--server.npeers];
+    server.accept_paused = 0;
 }
 
 static int accept_peer(void)
 {
     int fd = accept4(server.fd, NULL, NULL, SOCK_CLOEXEC);
 
+    /* Out of fds or memory, the connection waits in the backlog: the
+       listening socket is left out of the poll until a peer goes (an fd
+       freed) or a retry's interval has passed, as nanomsg backs off;
+       ending the loop would cut off every test still running. */
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+        server.accept_paused = 1;
+        return 0;
+    }
     if (fd < 0)
         return errno == EINTR || errno == EAGAIN || errno == ECONNABORTED ? 0 : -1;
     if (io_all(fd, (void *) sp_header[1], 8, MSG_DONTWAIT) < 0) {
@@ -297,20 +307,22 @@ static int server_recv(unsigned char **out)
         struct pollfd *fds = malloc((server.npeers + 1) * sizeof (*fds));
         if (!fds)
             return -1;
-        fds[0] = (struct pollfd) { .fd = server.fd, .events = POLLIN };
+        fds[0] = (struct pollfd) { .fd = server.accept_paused ? -1 : server.fd, .events = POLLIN };
         for (size_t i = 0; i < server.npeers; ++i)
             fds[i + 1] = (struct pollfd) { .fd = server.peers[i].fd, .events = POLLIN };
         size_t n = server.npeers;
-        int rc = poll(fds, n + 1, -1);
+        int rc = poll(fds, n + 1, server.accept_paused ? 100 : -1);
         if (rc < 0 && errno != EINTR) {
             free(fds);
             return -1;
         }
+        if (rc == 0)
+            server.accept_paused = 0;
         /* downwards: a dropped peer's place takes one already seen */
         for (size_t i = n; rc > 0 && i-- > 0;)
             if (fds[i + 1].revents && fill(i) < 0)
                 drop_peer(i);
-        int listening = rc > 0 && fds[0].revents;
+        int listening = rc > 0 && fds[0].fd >= 0 && fds[0].revents;
         free(fds);
         if (listening && accept_peer() < 0)
             return -1;
