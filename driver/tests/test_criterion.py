@@ -52,30 +52,35 @@ def test_a_criterion_source_the_transports_edits_do_not_fit_is_refused_by_name(t
 
 
 @pytest.fixture(scope="module")
-def transport(bindir, tmp_path_factory):
+def transport_run(bindir, tmp_path_factory):
     """harness/tests/criterion-transport's tests, two at a time: {name:
     its JSON record}, and what the runner printed."""
     if criterion.choice() != "lean":
         pytest.skip("the transport is the lean Criterion's; Debian's speaks nanomsg")
     out = tmp_path_factory.mktemp("transport") / "out.json"
+    proc = subprocess.Popen([str(bindir / "criterion-transport"), "-j2", f"--json={out}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
-        done = subprocess.run([str(bindir / "criterion-transport"), "-j2", f"--json={out}"], capture_output=True,
-                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+        _, stderr = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
+        proc.kill()   # its tests die with it (BoxFort's PR_SET_PDEATHSIG)
+        proc.communicate()
+        # the socket a runner removes only when it ends by itself
+        Path(f"/tmp/criterion_{proc.pid}.sock").unlink(missing_ok=True)
         pytest.fail("the transport's tests hung: a peer held up the runner")
     tests = {t["name"]: t for s in json.loads(out.read_text())["test_suites"] for t in s["tests"]}
-    return tests, done.stderr
+    return tests, stderr
 
 
-def test_a_stalled_or_lawless_peer_holds_up_no_test(transport):
-    tests, _ = transport
+def test_a_stalled_or_lawless_peer_holds_up_no_test(transport_run):
+    tests, _ = transport_run
     assert tests["a_stranger_stalled_mid_frame_holds_up_no_test"]["status"] == "PASSED"
     assert tests["a_peer_of_the_wrong_protocol_is_hung_up_on"]["status"] == "PASSED", \
         tests["a_peer_of_the_wrong_protocol_is_hung_up_on"].get("messages")
 
 
-def test_a_message_of_many_pages_and_two_threads_reports_arrive_whole(transport):
-    tests, stderr = transport
+def test_a_message_of_many_pages_and_two_threads_reports_arrive_whole(transport_run):
+    tests, stderr = transport_run
     text = "".join(chr(ord("a") + i % 26) for i in range(200000))
     assert f"[WARN] transport: long {text} end" in stderr.splitlines()
     lines = {l.split("] ", 1)[-1] for l in stderr.splitlines() if "transport: thread" in l}
@@ -83,8 +88,8 @@ def test_a_message_of_many_pages_and_two_threads_reports_arrive_whole(transport)
     assert tests["reports_from_two_threads_at_once_all_arrive"]["status"] == "PASSED"
 
 
-def test_a_crash_and_a_timeout_reach_the_report_through_the_runners_own_peer(transport):
-    tests, _ = transport
+def test_a_crash_and_a_timeout_reach_the_report_through_the_runners_own_peer(transport_run):
+    tests, _ = transport_run
     assert tests["a_crash_is_reported_with_its_signal"]["status"] == "PASSED"   # .signal = SIGSEGV met
     assert tests["a_hang_is_reported_as_a_timeout"]["status"] == "ERRORED"
     assert tests["a_hang_is_reported_as_a_timeout"]["messages"] == ["The test timed out."]
